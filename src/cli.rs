@@ -1,0 +1,199 @@
+//! Command-line arguments (clap). Converted once into the library's validated
+//! options; nothing later re-parses strings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use subtext::asr::whisper::DecodeOptions;
+use subtext::asr::Language;
+use subtext::engine::{EngineOptions, VadKind};
+use subtext::pipeline::{ChannelLayout, LanguageChoice, PipelineConfig};
+use subtext::sink::Format;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "subtext",
+    version,
+    about = "Transcribe and tag contact-centre calls, offline",
+    long_about = "Transcribe and tag contact-centre calls, offline.\n\n\
+        Recorded calls (stereo agent/customer or mono; WAV, MP3, FLAC, Ogg) become timed, \
+        speaker-attributed transcripts: NAME.subtext.json, NAME.vtt and NAME.srt.\n\
+        Nothing leaves the machine. Models are made by `make models` (see README).",
+    after_help = "Examples:\n  subtext batch calls/ --out tagged/\n  subtext transcribe call.wav > call.json\n  subtext transcribe call.wav --format text --language nl"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log detail on stderr (-v: per call, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr; no progress bar.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Transcribe many calls (files or folders, recursively) into an output folder.
+    ///
+    /// Calls already done with the same audio and settings are skipped, so an
+    /// interrupted batch resumes where it stopped. A file that cannot be read is
+    /// reported with its reason and the batch goes on. Exit code 0 when every call
+    /// succeeded, 1 when some failed, 130 when interrupted.
+    Batch(BatchArgs),
+    /// Transcribe one call and print the result (JSON by default) on stdout.
+    Transcribe(TranscribeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct BatchArgs {
+    /// Audio files or folders (searched recursively for .wav .mp3 .flac .ogg).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder; keeps the input folders' structure.
+    #[arg(short, long, default_value = "tagged")]
+    pub out: PathBuf,
+    /// Outputs per call (comma-separated). `jsonl` also streams every call's turns to stdout.
+    #[arg(short, long, value_delimiter = ',', default_value = "json,vtt,srt")]
+    pub format: Vec<FormatArg>,
+    /// Redo calls whose outputs are already up to date.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar (it is also hidden when stderr is not a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TranscribeArgs {
+    /// The call's audio file.
+    pub input: PathBuf,
+    /// Output format.
+    #[arg(short, long, default_value = "json")]
+    pub format: FormatArg,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EngineArgs {
+    /// whisper.cpp ggml model file [default: models/ggml-base-q8_0.bin]. Any
+    /// whisper.cpp model works (e.g. a multilingual small or medium you bring).
+    #[arg(short, long, env = "SUBTEXT_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Folder with the models made by `make models`.
+    #[arg(long, env = "SUBTEXT_MODELS")]
+    pub models_dir: Option<PathBuf>,
+    /// Language of the calls; `auto` chooses Dutch or English per call.
+    #[arg(short, long, default_value = "auto")]
+    pub language: LanguageArg,
+    /// Which channel is who in stereo files; `mono` mixes them (speaker "unknown").
+    #[arg(short, long, default_value = "agent,customer")]
+    pub channels: ChannelsArg,
+    /// Parallel transcription workers (one thread each). Default: the number of CPU cores.
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Voice activity detection: silero (default), energy (no model) or off.
+    #[arg(long, default_value = "silero")]
+    pub vad: VadArg,
+    /// Beam width; 1 is greedy search (fastest).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub beam_size: u32,
+    /// Temperature step for whisper's retry on unsure output; 0 (default) keeps
+    /// decoding deterministic.
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature_inc: f32,
+}
+
+impl EngineArgs {
+    pub fn to_options(&self) -> anyhow::Result<EngineOptions> {
+        let defaults = EngineOptions::default();
+        let jobs = self
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if jobs == 0 {
+            anyhow::bail!("--jobs must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.temperature_inc) {
+            anyhow::bail!("--temperature-inc must be between 0 and 1");
+        }
+        Ok(EngineOptions {
+            model: self.model.clone(),
+            models_dir: self.models_dir.clone().unwrap_or(defaults.models_dir),
+            vad: match self.vad {
+                VadArg::Silero => VadKind::Silero,
+                VadArg::Energy => VadKind::Energy,
+                VadArg::Off => VadKind::Off,
+            },
+            jobs,
+            decode: DecodeOptions {
+                beam_size: self.beam_size,
+                temperature_inc: self.temperature_inc,
+                threads: 1,
+            },
+            pipeline: PipelineConfig {
+                language: match self.language {
+                    LanguageArg::Auto => LanguageChoice::Auto,
+                    LanguageArg::Nl => LanguageChoice::Fixed(Language::Dutch),
+                    LanguageArg::En => LanguageChoice::Fixed(Language::English),
+                },
+                channels: match self.channels {
+                    ChannelsArg::AgentCustomer => ChannelLayout::AgentCustomer,
+                    ChannelsArg::CustomerAgent => ChannelLayout::CustomerAgent,
+                    ChannelsArg::Mono => ChannelLayout::Mono,
+                },
+                ..PipelineConfig::default()
+            },
+        })
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum LanguageArg {
+    Auto,
+    Nl,
+    En,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ChannelsArg {
+    #[value(name = "agent,customer")]
+    AgentCustomer,
+    #[value(name = "customer,agent")]
+    CustomerAgent,
+    Mono,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum VadArg {
+    Silero,
+    Energy,
+    Off,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum FormatArg {
+    Json,
+    Jsonl,
+    Vtt,
+    Srt,
+    Text,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Json => Format::Json,
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::Vtt => Format::Vtt,
+            FormatArg::Srt => Format::Srt,
+            FormatArg::Text => Format::Text,
+        }
+    }
+}

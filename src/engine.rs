@@ -1,0 +1,94 @@
+//! Builds a real `Pipeline` from model files: whisper.cpp for speech, Silero (ONNX
+//! Runtime) for voice activity. Kept apart from `pipeline` so the pipeline itself
+//! compiles and tests without the native libraries.
+
+use std::path::PathBuf;
+
+use crate::asr::whisper::{DecodeOptions, WhisperModel};
+use crate::error::{Error, Result};
+use crate::models;
+use crate::pipeline::{BoxedTranscriber, BoxedVad, Pipeline, PipelineConfig};
+use crate::types::ModelInfo;
+use crate::vad;
+
+/// Which voice activity detector to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VadKind {
+    /// Silero VAD v6 (ONNX): robust to noise and music.
+    Silero,
+    /// Energy threshold: no model needed, fine for clean recordings.
+    Energy,
+    /// No VAD: every second of audio is transcribed.
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// A whisper.cpp ggml model; the default is `models/ggml-base-q8_0.bin`.
+    pub model: Option<PathBuf>,
+    pub models_dir: PathBuf,
+    pub vad: VadKind,
+    /// Parallel whisper states (one thread each).
+    pub jobs: usize,
+    pub decode: DecodeOptions,
+    pub pipeline: PipelineConfig,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            model: None,
+            models_dir: models::models_dir(),
+            vad: VadKind::Silero,
+            jobs: 2,
+            decode: DecodeOptions::default(),
+            pipeline: PipelineConfig::default(),
+        }
+    }
+}
+
+/// Loads the models and returns a ready pipeline.
+pub fn build(options: &EngineOptions) -> Result<Pipeline> {
+    if options.jobs == 0 {
+        return Err(Error::Config("--jobs must be at least 1".into()));
+    }
+    let model_path = options
+        .model
+        .clone()
+        .unwrap_or_else(|| options.models_dir.join(models::DEFAULT_WHISPER));
+    let model = WhisperModel::load(&model_path)?;
+    let workers = (0..options.jobs)
+        .map(|_| {
+            model
+                .transcriber(options.decode.clone())
+                .map(|t| Box::new(t) as BoxedTranscriber)
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    let (vad, vad_name): (BoxedVad, String) = match options.vad {
+        VadKind::Silero => {
+            crate::onnx::init_runtime(&options.models_dir.join(models::ONNX_RUNTIME))?;
+            let path = options.models_dir.join(models::SILERO_VAD);
+            (
+                Box::new(vad::silero::SileroVad::new(&path)?),
+                models::SILERO_VAD.to_string(),
+            )
+        }
+        VadKind::Energy => (
+            Box::new(vad::energy::EnergyVad::default()),
+            "energy".to_string(),
+        ),
+        VadKind::Off => (Box::new(vad::WholeTrack), "none".to_string()),
+    };
+    let info = ModelInfo {
+        asr: model_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        asr_sha256: models::sha256_file(&model_path)?,
+        whisper_cpp: whisper_rs::WHISPER_CPP_VERSION.to_string(),
+        vad: vad_name,
+    };
+    let settings = format!("{:?}", options.decode);
+    Pipeline::new(vad, workers, options.pipeline.clone(), info, &settings)
+}

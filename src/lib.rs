@@ -1,0 +1,25 @@
+//! subtext: offline transcription and tagging of contact-centre calls.
+//!
+//! The pipeline, one module per stage:
+//! `audio` (file → 16 kHz PCM per channel) → `vad` (speech spans) →
+//! `asr` (chunks → timed words) → `turns` (words of both speakers → turns) →
+//! `sink` (JSON, WebVTT, SRT). `batch` runs it over many files.
+
+pub mod asr;
+pub mod audio;
+pub mod batch;
+pub mod chunk;
+#[cfg(all(feature = "whisper", feature = "onnx"))]
+pub mod engine;
+pub mod error;
+pub mod models;
+#[cfg(feature = "onnx")]
+pub mod onnx;
+pub mod pipeline;
+pub mod sink;
+pub mod turns;
+pub mod types;
+pub mod vad;
+
+pub use error::{Error, Result};
+pub use types::*;

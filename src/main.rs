@@ -1,0 +1,162 @@
+//! The `subtext` command: parses arguments, sets up logging on stderr, runs the
+//! library and maps the outcome to an exit code (0 ok, 1 some calls failed,
+//! 2 error, 130 interrupted).
+
+mod cli;
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+
+use cli::{Cli, Command};
+use subtext::batch;
+use subtext::sink::{self, Format};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose, cli.quiet);
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            // A closed pipe (`subtext transcribe x.wav | head`) is not an error.
+            if error.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("subtext: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Transcribe(args) => {
+            let mut pipeline = subtext::engine::build(&args.engine.to_options()?)?;
+            let source = args.input.display().to_string();
+            let transcript = pipeline
+                .run_file(&args.input, &source)
+                .with_context(|| format!("cannot transcribe {source}"))?;
+            let text = sink::render(&transcript, args.format.into());
+            match &args.output {
+                Some(path) => sink::write_atomic(path, text.as_bytes())?,
+                None => std::io::stdout().lock().write_all(text.as_bytes())?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Batch(args) => {
+            let interrupt = install_interrupt_handler()?;
+            let mut formats: Vec<Format> = args.format.iter().map(|f| (*f).into()).collect();
+            let stream_jsonl = formats.contains(&Format::Jsonl);
+            formats.retain(|f| *f != Format::Jsonl);
+            let mut pipeline = subtext::engine::build(&args.engine.to_options()?)?;
+            let options = batch::BatchOptions {
+                inputs: args.inputs.clone(),
+                out: args.out.clone(),
+                formats,
+                force: args.force,
+                progress: !args.no_progress && !cli.quiet,
+            };
+            let report = batch::run(&mut pipeline, &options, &interrupt)?;
+            if stream_jsonl {
+                stream_outputs(&options, &report)?;
+            }
+            eprintln!(
+                "subtext: {} done, {} skipped (up to date), {} failed{} — {:.2} h audio at {:.1}x real time; summary in {}",
+                report.done,
+                report.skipped,
+                report.failed,
+                if report.interrupted { format!(", {} not started (interrupted)", report.not_started) } else { String::new() },
+                report.audio_seconds / 3600.0,
+                report.speed_x_realtime,
+                args.out.join(batch::SUMMARY_FILE).display()
+            );
+            for file in report
+                .files
+                .iter()
+                .filter(|f| f.status == batch::Status::Failed)
+            {
+                eprintln!(
+                    "  failed: {}",
+                    file.error.as_deref().unwrap_or("unknown error")
+                );
+            }
+            Ok(if report.interrupted {
+                ExitCode::from(130)
+            } else if report.failed > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+/// `--format jsonl` in batch: the JSON Lines of every finished call on stdout, for
+/// piping into other tools. Read back from the JSON just written (the source of
+/// truth, also for calls skipped as up to date).
+fn stream_outputs(
+    options: &batch::BatchOptions,
+    report: &batch::BatchReport,
+) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    for file in report
+        .files
+        .iter()
+        .filter(|f| f.status != batch::Status::Failed)
+    {
+        let Some(path) = &file.output else { continue };
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read back {path}"))?;
+        let transcript: subtext::Transcript =
+            serde_json::from_str(&text).with_context(|| format!("cannot parse {path}"))?;
+        stdout.write_all(sink::render(&transcript, Format::Jsonl).as_bytes())?;
+    }
+    let _ = &options.out;
+    Ok(())
+}
+
+/// First Ctrl-C: finish the calls in progress, then stop (outputs stay whole).
+/// Second Ctrl-C: stop now; temporary files are never renamed into place, so
+/// nothing half-written is left as a result.
+fn install_interrupt_handler() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let presses = AtomicUsize::new(0);
+    let handler_flag = Arc::clone(&flag);
+    ctrlc::set_handler(move || {
+        if presses.fetch_add(1, Ordering::SeqCst) == 0 {
+            handler_flag.store(true, Ordering::SeqCst);
+            eprintln!(
+                "\nsubtext: interrupted: finishing the call in progress (Ctrl-C again to stop now)"
+            );
+        } else {
+            eprintln!("\nsubtext: stopped; finished calls are kept, rerun to resume");
+            std::process::exit(130);
+        }
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    Ok(flag)
+}
+
+/// Logs go to stderr so stdout carries only data. `RUST_LOG` overrides the level.
+fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn,whisper_rs=off",
+        (false, 1) => "info,whisper_rs=warn",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

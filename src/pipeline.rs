@@ -1,0 +1,308 @@
+//! One call, end to end: audio → tracks → speech spans → chunks → words → turns.
+//!
+//! `Pipeline` owns its stages behind traits (`Vad`, `Transcriber`), so tests can
+//! run it with fakes and the binary with whisper.cpp and Silero. Chunks of a call
+//! are spread over `workers` (one single-thread whisper state each), which on a
+//! 2-core machine measured faster than one state with two threads.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::asr::{AsrSegment, Language, Transcriber};
+use crate::audio::{self, Audio};
+use crate::chunk::{self, Chunk, ChunkConfig};
+use crate::error::{Error, Result};
+use crate::turns::{self, TurnConfig};
+use crate::types::{
+    CallMeta, LanguageSource, ModelInfo, Speaker, Transcript, Word, SCHEMA_VERSION,
+};
+use crate::vad::Vad;
+
+/// Which language to transcribe in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LanguageChoice {
+    /// Decide per call between Dutch and English from the first speech of each track.
+    Auto,
+    Fixed(Language),
+}
+
+/// How a file's channels map to speakers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelLayout {
+    /// Channel 0 is the agent, channel 1 the customer (the usual recorder layout).
+    AgentCustomer,
+    CustomerAgent,
+    /// Mix all channels into one track; speaker `unknown`.
+    Mono,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineConfig {
+    pub language: LanguageChoice,
+    pub channels: ChannelLayout,
+    pub chunk: ChunkConfig,
+    pub turns: TurnConfig,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            language: LanguageChoice::Auto,
+            channels: ChannelLayout::AgentCustomer,
+            chunk: ChunkConfig::default(),
+            turns: TurnConfig::default(),
+        }
+    }
+}
+
+pub type BoxedVad = Box<dyn Vad + Send>;
+pub type BoxedTranscriber = Box<dyn Transcriber + Send>;
+
+pub struct Pipeline {
+    vad: BoxedVad,
+    workers: Vec<BoxedTranscriber>,
+    config: PipelineConfig,
+    models: ModelInfo,
+    settings_hash: String,
+}
+
+/// A track of the call: whose voice, and its 16 kHz samples.
+struct Track {
+    speaker: Speaker,
+    pcm: Vec<f32>,
+}
+
+impl Pipeline {
+    /// `settings` describes everything else that changes the output (decoding and
+    /// VAD options); it goes into the settings hash that `batch` resume compares.
+    pub fn new(
+        vad: BoxedVad,
+        workers: Vec<BoxedTranscriber>,
+        config: PipelineConfig,
+        models: ModelInfo,
+        settings: &str,
+    ) -> Result<Self> {
+        if workers.is_empty() {
+            return Err(Error::Config(
+                "at least one transcription worker is needed".into(),
+            ));
+        }
+        let settings_hash = crate::models::sha256_str(&format!(
+            "{SCHEMA_VERSION}|{config:?}|{}|{}|{settings}",
+            models.asr_sha256, models.vad
+        ));
+        Ok(Pipeline {
+            vad,
+            workers,
+            config,
+            models,
+            settings_hash,
+        })
+    }
+
+    pub fn settings_hash(&self) -> &str {
+        &self.settings_hash
+    }
+
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
+    /// Transcribes one file. `source` is the name recorded in the output.
+    pub fn run_file(&mut self, path: &Path, source: &str) -> Result<Transcript> {
+        let started = Instant::now();
+        let sha256 = crate::models::sha256_file(path)?;
+        let audio = audio::load(path)?;
+        self.run_audio(audio, source, sha256, started)
+    }
+
+    /// Transcribes decoded audio (already at 16 kHz).
+    pub fn run_audio(
+        &mut self,
+        audio: Audio,
+        source: &str,
+        sha256: String,
+        started: Instant,
+    ) -> Result<Transcript> {
+        let tracks = self.split_tracks(&audio);
+        let channel_map: Vec<Speaker> = tracks.iter().map(|t| t.speaker).collect();
+
+        // Speech spans and chunks, per track.
+        let mut jobs: Vec<(usize, Chunk)> = Vec::new();
+        for (index, track) in tracks.iter().enumerate() {
+            let spans = self.vad.speech_spans(&track.pcm)?;
+            jobs.extend(
+                chunk::pack(&track.pcm, &spans, self.config.chunk)
+                    .into_iter()
+                    .map(|c| (index, c)),
+            );
+        }
+        let speech_seconds: f64 = jobs.iter().map(|(_, c)| c.speech_seconds()).sum();
+
+        let (language, language_source) = match self.config.language {
+            LanguageChoice::Fixed(l) => (l, LanguageSource::Forced),
+            LanguageChoice::Auto => (
+                self.detect_language(&tracks, &jobs)?,
+                LanguageSource::Detected,
+            ),
+        };
+
+        let results = self.transcribe_chunks(&jobs, language)?;
+        let mut words_per_track: Vec<(Speaker, Vec<Word>)> =
+            tracks.iter().map(|t| (t.speaker, Vec::new())).collect();
+        for ((track, chunk), segments) in jobs.iter().zip(results) {
+            words_per_track[*track]
+                .1
+                .extend(segments.into_iter().flat_map(|s| to_track_words(chunk, s)));
+        }
+        for (_, words) in &mut words_per_track {
+            words.sort_by(|a, b| a.start.total_cmp(&b.start));
+        }
+        let turns = turns::build(&words_per_track, self.config.turns);
+
+        let processing_seconds = started.elapsed().as_secs_f64();
+        tracing::info!(%source, turns = turns.len(), speech_seconds, processing_seconds, language = language.code(), "call transcribed");
+        Ok(Transcript {
+            schema: SCHEMA_VERSION.to_string(),
+            call: CallMeta {
+                source: source.to_string(),
+                sha256,
+                duration: round_ms(audio.duration()),
+                sample_rate: audio.source_rate,
+                channels: audio.channels.len() as u16,
+                channel_map,
+                language: language.code().to_string(),
+                language_source,
+                model: self.models.clone(),
+                settings_hash: self.settings_hash.clone(),
+                subtext_version: env!("CARGO_PKG_VERSION").to_string(),
+                speech_seconds: round_ms(speech_seconds),
+                processing_seconds: round_ms(processing_seconds),
+            },
+            turns,
+        })
+    }
+
+    fn split_tracks(&self, audio: &Audio) -> Vec<Track> {
+        let mono = || {
+            vec![Track {
+                speaker: Speaker::Unknown,
+                pcm: audio::resample::downmix(audio),
+            }]
+        };
+        if audio.channels.len() < 2 {
+            return mono();
+        }
+        if audio.channels.len() > 2 {
+            tracing::warn!(
+                channels = audio.channels.len(),
+                "more than two channels: using the first two"
+            );
+        }
+        let (first, second) = match self.config.channels {
+            ChannelLayout::Mono => return mono(),
+            ChannelLayout::AgentCustomer => (Speaker::Agent, Speaker::Customer),
+            ChannelLayout::CustomerAgent => (Speaker::Customer, Speaker::Agent),
+        };
+        vec![
+            Track {
+                speaker: first,
+                pcm: audio.channels[0].clone(),
+            },
+            Track {
+                speaker: second,
+                pcm: audio.channels[1].clone(),
+            },
+        ]
+    }
+
+    /// Dutch or English, from the first chunk of each track, weighted by how much
+    /// speech each holds. Only these two are considered: a short or noisy stretch
+    /// of Dutch is otherwise easily taken for Afrikaans or German.
+    fn detect_language(&mut self, tracks: &[Track], jobs: &[(usize, Chunk)]) -> Result<Language> {
+        let (mut weighted, mut weight) = (0.0f64, 0.0f64);
+        for index in 0..tracks.len() {
+            if let Some((_, chunk)) = jobs.iter().find(|(t, _)| *t == index) {
+                let p = self.workers[0].dutch_probability(&chunk.samples)? as f64;
+                let w = chunk.speech_seconds().max(0.1);
+                weighted += p * w;
+                weight += w;
+            }
+        }
+        let p_dutch = if weight > 0.0 { weighted / weight } else { 1.0 };
+        tracing::debug!(p_dutch, "language detected");
+        // Calls are mostly Dutch: ties go to Dutch.
+        Ok(if p_dutch >= 0.5 {
+            Language::Dutch
+        } else {
+            Language::English
+        })
+    }
+
+    /// Runs every chunk through the workers in parallel; results keep chunk order.
+    fn transcribe_chunks(
+        &mut self,
+        jobs: &[(usize, Chunk)],
+        language: Language,
+    ) -> Result<Vec<Vec<AsrSegment>>> {
+        let next = AtomicUsize::new(0);
+        let results: Mutex<Vec<Option<Result<Vec<AsrSegment>>>>> =
+            Mutex::new((0..jobs.len()).map(|_| None).collect());
+        // Longest chunks first, so the last worker is not left with a long one.
+        let mut order: Vec<usize> = (0..jobs.len()).collect();
+        order.sort_by(|&a, &b| jobs[b].1.samples.len().cmp(&jobs[a].1.samples.len()));
+        let n_workers = self.workers.len().min(jobs.len()).max(1);
+        std::thread::scope(|scope| {
+            for worker in self.workers.iter_mut().take(n_workers) {
+                let (next, results, order) = (&next, &results, &order);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&job) = order.get(i) else { break };
+                    let out = worker.transcribe(&jobs[job].1.samples, language);
+                    let failed = out.is_err();
+                    results
+                        .lock()
+                        .expect("no worker panics while holding the lock")[job] = Some(out);
+                    if failed {
+                        // Stop handing out work: the call fails as a whole.
+                        next.store(order.len(), Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        results
+            .into_inner()
+            .expect("workers are done")
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or(Err(Error::Transcription(
+                    "a chunk was not transcribed".into(),
+                )))
+            })
+            .collect()
+    }
+}
+
+/// Word times from the chunk's timeline to the track's.
+fn to_track_words(chunk: &Chunk, segment: AsrSegment) -> Vec<Word> {
+    segment
+        .words
+        .into_iter()
+        .map(|w| {
+            let (start, end) = chunk.to_track_span(w.start, w.end);
+            let (start, end) = (round_ms(start), round_ms(end));
+            Word {
+                start,
+                end,
+                probability: (w.probability * 1000.0).round() / 1000.0,
+                ..w
+            }
+        })
+        .collect()
+}
+
+fn round_ms(t: f64) -> f64 {
+    (t * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,10 @@
+//! One integration-test binary (see Cargo.toml `[[test]]`): each module covers one
+//! capability. Tests that need the real models find them under `models/` (made by
+//! `make models`) and fail with a clear message when they are missing.
+
+mod common;
+
+mod audio;
+mod batch;
+mod formats;
+mod vad;
