@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-APT_PACKAGES := cmake espeak-ng sox libsox-fmt-all python3-venv pkg-config
+APT_PACKAGES := cmake g++ make espeak-ng sox libsox-fmt-all lame python3-venv pkg-config
 CARGO ?= cargo
 
 .PHONY: demo test deps venv models build bench clean-outputs
@@ -21,7 +21,7 @@ demo: build models
 
 ## test: set up everything, then run all tests with the real models
 test: deps models
-	$(CARGO) test --release --all-targets
+	$(CARGO) test --release
 
 ## deps: system packages and the Rust toolchain check
 deps:

@@ -225,6 +225,8 @@ impl Pipeline {
         let (mut weighted, mut weight) = (0.0f64, 0.0f64);
         for index in 0..tracks.len() {
             if let Some((_, chunk)) = jobs.iter().find(|(t, _)| *t == index) {
+                let budget = self.workers.len();
+                self.workers[0].set_threads(budget);
                 let p = self.workers[0].dutch_probability(&chunk.samples)? as f64;
                 let w = chunk.speech_seconds().max(0.1);
                 weighted += p * w;
@@ -253,13 +255,18 @@ impl Pipeline {
         // Longest chunks first, so the last worker is not left with a long one.
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by(|&a, &b| jobs[b].1.samples.len().cmp(&jobs[a].1.samples.len()));
-        let n_workers = self.workers.len().min(jobs.len()).max(1);
+        let thread_budget = self.workers.len();
+        let n_workers = thread_budget.min(jobs.len()).max(1);
         std::thread::scope(|scope| {
             for worker in self.workers.iter_mut().take(n_workers) {
                 let (next, results, order) = (&next, &results, &order);
                 scope.spawn(move || loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&job) = order.get(i) else { break };
+                    // Single-thread states in parallel are fastest while every
+                    // worker has a chunk; the last chunks share the idle cores.
+                    let in_flight = (order.len() - i).min(n_workers).max(1);
+                    worker.set_threads((thread_budget / in_flight).max(1));
                     let out = worker.transcribe(&jobs[job].1.samples, language);
                     let failed = out.is_err();
                     results

@@ -41,4 +41,8 @@ pub trait Transcriber {
 
     /// Probability that `pcm` is Dutch rather than English (0..1).
     fn dutch_probability(&mut self, pcm: &[f32]) -> Result<f32>;
+
+    /// Threads the next calls may use. The pipeline raises it when fewer chunks
+    /// than workers are left, so no core sits idle at the end of a call.
+    fn set_threads(&mut self, _threads: usize) {}
 }

@@ -148,6 +148,10 @@ impl WhisperTranscriber {
 }
 
 impl Transcriber for WhisperTranscriber {
+    fn set_threads(&mut self, threads: usize) {
+        self.options.threads = threads.max(1) as u32;
+    }
+
     fn transcribe(&mut self, pcm: &[f32], language: Language) -> Result<Vec<AsrSegment>> {
         // whisper.cpp rejects input shorter than its 100 ms mel window; pad with
         // silence rather than lose a short "ja".
