@@ -105,6 +105,10 @@ pub struct EngineArgs {
     /// Beam width; 1 is greedy search (fastest).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
     pub beam_size: u32,
+    /// Keep personal data (IBAN, e-mail, phone, card and BSN numbers, postcodes,
+    /// addresses) in the output. By default it is replaced by placeholders.
+    #[arg(long)]
+    pub no_redact: bool,
     /// Temperature step for whisper's retry on unsure output; 0 (default) keeps
     /// decoding deterministic.
     #[arg(long, default_value_t = 0.0)]
@@ -148,6 +152,7 @@ impl EngineArgs {
                     ChannelsArg::CustomerAgent => ChannelLayout::CustomerAgent,
                     ChannelsArg::Mono => ChannelLayout::Mono,
                 },
+                redact: !self.no_redact,
                 ..PipelineConfig::default()
             },
         })

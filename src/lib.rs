@@ -16,6 +16,7 @@ pub mod models;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 pub mod pipeline;
+pub mod redact;
 pub mod sink;
 pub mod turns;
 pub mod types;

@@ -44,6 +44,9 @@ pub struct PipelineConfig {
     pub channels: ChannelLayout,
     pub chunk: ChunkConfig,
     pub turns: TurnConfig,
+    /// Replace personal data (IBAN, e-mail, phone, card and BSN numbers,
+    /// postcodes, addresses) in the output by placeholders. On by default.
+    pub redact: bool,
 }
 
 impl Default for PipelineConfig {
@@ -53,6 +56,7 @@ impl Default for PipelineConfig {
             channels: ChannelLayout::AgentCustomer,
             chunk: ChunkConfig::default(),
             turns: TurnConfig::default(),
+            redact: true,
         }
     }
 }
@@ -160,7 +164,11 @@ impl Pipeline {
         for (_, words) in &mut words_per_track {
             words.sort_by(|a, b| a.start.total_cmp(&b.start));
         }
-        let turns = turns::build(&words_per_track, self.config.turns);
+        let mut turns = turns::build(&words_per_track, self.config.turns);
+        if self.config.redact {
+            let spans: usize = turns.iter_mut().map(crate::redact::redact_turn).sum();
+            tracing::debug!(spans, "personal data redacted");
+        }
 
         let processing_seconds = started.elapsed().as_secs_f64();
         tracing::info!(%source, turns = turns.len(), speech_seconds, processing_seconds, language = language.code(), "call transcribed");
@@ -178,6 +186,7 @@ impl Pipeline {
                 model: self.models.clone(),
                 settings_hash: self.settings_hash.clone(),
                 subtext_version: env!("CARGO_PKG_VERSION").to_string(),
+                redacted: self.config.redact,
                 speech_seconds: round_ms(speech_seconds),
                 processing_seconds: round_ms(processing_seconds),
             },

@@ -73,6 +73,8 @@ pub struct CallMeta {
     /// Fingerprint of every setting that changes the transcript; used by resume.
     pub settings_hash: String,
     pub subtext_version: String,
+    /// Whether personal data was replaced by placeholders such as `[IBAN]`.
+    pub redacted: bool,
     /// Seconds of speech found by voice activity detection (all tracks).
     pub speech_seconds: f64,
     /// Wall-clock seconds spent on the call.
