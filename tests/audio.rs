@@ -288,8 +288,8 @@ fn mp3_from_sox_decodes_with_right_channels_and_tones() {
 
 #[test]
 fn mp3_with_lame_tag_is_trimmed_exactly() {
-    // The lame CLI writes the LAME header that sox leaves out; it is an optional
-    // developer tool (`apt-get install lame`), not part of the required set-up.
+    // The lame CLI writes the LAME header that sox leaves out; `make deps`
+    // installs it, a bare `cargo test` elsewhere may not have it.
     if Command::new("lame").arg("--version").output().is_err() {
         eprintln!("SKIPPED mp3_with_lame_tag_is_trimmed_exactly: lame is not installed");
         return;

@@ -553,3 +553,38 @@ fn word_error_rate(reference: &str, hypothesis: &str) -> f64 {
     }
     row[h.len()] as f64 / r.len().max(1) as f64
 }
+
+#[test]
+fn ctrl_c_finishes_the_call_in_progress_and_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    for name in ["call-en-2.wav", "call-nl-2.wav"] {
+        std::fs::copy(common::root().join("samples").join(name), input.join(name)).unwrap();
+    }
+    let out = dir.path().join("out");
+    let child = subtext()
+        .args(["batch", "--no-progress"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let s = summary(&out);
+    assert_eq!(s["interrupted"], true);
+    assert_eq!(s["done"], 1, "the call in progress was finished: {s:#}");
+    assert_eq!(s["not_started"], 1);
+    assert!(out.join("call-en-2.subtext.json").is_file());
+    assert!(!out.join("call-nl-2.subtext.json").exists());
+}
