@@ -213,7 +213,7 @@ pub fn run(
             input.stem.display()
         ));
         let file_started = Instant::now();
-        let outcome = process_one(pipeline, options, &formats, input, &source);
+        let outcome = process_one(pipeline, options, &formats, input, &source, *duration);
         let elapsed = file_started.elapsed().as_secs_f64();
         let entry = match outcome {
             Ok((status, audio_seconds)) => {
@@ -277,6 +277,7 @@ fn process_one(
     formats: &[Format],
     input: &Input,
     source: &str,
+    probed_duration: f64,
 ) -> Result<(Status, f64)> {
     let sha256 = crate::models::sha256_file(&input.path)?;
     if !options.force
@@ -288,8 +289,7 @@ fn process_one(
             pipeline.settings_hash(),
         )
     {
-        let duration = crate::audio::decode::probe_duration(&input.path).unwrap_or(0.0);
-        return Ok((Status::Skipped, duration));
+        return Ok((Status::Skipped, probed_duration));
     }
     let started = Instant::now();
     let audio = crate::audio::load(&input.path)?;

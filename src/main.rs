@@ -65,7 +65,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let report = batch::run(&mut pipeline, &options, &interrupt)?;
             if stream_jsonl {
-                stream_outputs(&options, &report)?;
+                stream_outputs(&report)?;
             }
             eprintln!(
                 "subtext: {} done, {} skipped (up to date), {} failed{} — {:.2} h audio at {:.1}x real time; summary in {}",
@@ -101,10 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// `--format jsonl` in batch: the JSON Lines of every finished call on stdout, for
 /// piping into other tools. Read back from the JSON just written (the source of
 /// truth, also for calls skipped as up to date).
-fn stream_outputs(
-    options: &batch::BatchOptions,
-    report: &batch::BatchReport,
-) -> anyhow::Result<()> {
+fn stream_outputs(report: &batch::BatchReport) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     for file in report
         .files
@@ -118,7 +115,6 @@ fn stream_outputs(
             serde_json::from_str(&text).with_context(|| format!("cannot parse {path}"))?;
         stdout.write_all(sink::render(&transcript, Format::Jsonl).as_bytes())?;
     }
-    let _ = &options.out;
     Ok(())
 }
 

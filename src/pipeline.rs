@@ -227,19 +227,26 @@ impl Pipeline {
         ]
     }
 
-    /// Dutch or English, from the first chunk of each track, weighted by how much
-    /// speech each holds. Only these two are considered: a short or noisy stretch
-    /// of Dutch is otherwise easily taken for Afrikaans or German.
+    /// Dutch or English, from the first chunk of the track with the most speech in
+    /// it, then (only when that is not clear-cut) the other track too, weighted by
+    /// speech. Each look costs a whole encoder pass, hence the early stop. Only
+    /// these two languages are compared: a short or noisy stretch of Dutch is
+    /// otherwise easily taken for Afrikaans or German.
     fn detect_language(&mut self, tracks: &[Track], jobs: &[(usize, Chunk)]) -> Result<Language> {
+        let mut firsts: Vec<&Chunk> = (0..tracks.len())
+            .filter_map(|index| jobs.iter().find(|(t, _)| *t == index).map(|(_, c)| c))
+            .collect();
+        firsts.sort_by(|a, b| b.speech_seconds().total_cmp(&a.speech_seconds()));
+        let budget = self.workers.len();
+        self.workers[0].set_threads(budget);
         let (mut weighted, mut weight) = (0.0f64, 0.0f64);
-        for index in 0..tracks.len() {
-            if let Some((_, chunk)) = jobs.iter().find(|(t, _)| *t == index) {
-                let budget = self.workers.len();
-                self.workers[0].set_threads(budget);
-                let p = self.workers[0].dutch_probability(&chunk.samples)? as f64;
-                let w = chunk.speech_seconds().max(0.1);
-                weighted += p * w;
-                weight += w;
+        for chunk in firsts {
+            let p = self.workers[0].dutch_probability(&chunk.samples)? as f64;
+            let w = chunk.speech_seconds().max(0.1);
+            weighted += p * w;
+            weight += w;
+            if !(0.2..=0.8).contains(&p) {
+                break;
             }
         }
         let p_dutch = if weight > 0.0 { weighted / weight } else { 1.0 };

@@ -300,7 +300,7 @@ fn rerun_resumes_and_force_redoes() {
     let json_path = f.out.join("monday/call-en-1.subtext.json");
     let before = std::fs::metadata(&json_path).unwrap().modified().unwrap();
     let second = run(subtext()
-        .args(["batch", "--no-progress"])
+        .args(["batch", "--no-progress", "--format", "json,vtt,srt,jsonl"])
         .arg(f.input.join("monday"))
         .arg("--out")
         .arg(f.out.join("monday")));
@@ -316,6 +316,15 @@ fn rerun_resumes_and_force_redoes() {
         before,
         "untouched"
     );
+    // `--format jsonl` streams the (skipped, up-to-date) call's turns on stdout.
+    let lines: Vec<Value> = String::from_utf8(second.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.first().unwrap()["type"], "begin");
+    assert!(lines.iter().filter(|l| l["type"] == "turn").count() >= 8);
+    assert_eq!(lines.last().unwrap()["type"], "end");
 
     // Other settings are not "up to date": the call is redone.
     let third = run(subtext()
