@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
 use crate::sink::{self, Format};
+use crate::types::Transcript;
 
 /// File extensions picked up when a folder is given (a file named explicitly is
 /// always tried, whatever its extension).
@@ -159,11 +160,17 @@ fn is_up_to_date(
             .all(|f| output_path(out, input, *f).is_file())
 }
 
+/// Called with every finished or up-to-date call, as the batch goes (used to
+/// stream JSON Lines to stdout).
+pub type CallSink<'a> = dyn FnMut(&Transcript) -> std::io::Result<()> + 'a;
+pub type OnCall<'a> = &'a mut CallSink<'a>;
+
 /// Runs the batch. `interrupt` is set by the Ctrl-C handler.
 pub fn run(
     pipeline: &mut Pipeline,
     options: &BatchOptions,
     interrupt: &AtomicBool,
+    mut on_call: Option<OnCall>,
 ) -> Result<BatchReport> {
     let inputs = discover(&options.inputs)?;
     std::fs::create_dir_all(&options.out).map_err(|e| Error::io(&options.out, e))?;
@@ -213,7 +220,15 @@ pub fn run(
             input.stem.display()
         ));
         let file_started = Instant::now();
-        let outcome = process_one(pipeline, options, &formats, input, &source, *duration);
+        let outcome = process_one(
+            pipeline,
+            options,
+            &formats,
+            input,
+            &source,
+            *duration,
+            on_call.as_deref_mut(),
+        );
         let elapsed = file_started.elapsed().as_secs_f64();
         let entry = match outcome {
             Ok((status, audio_seconds)) => {
@@ -278,7 +293,9 @@ fn process_one(
     input: &Input,
     source: &str,
     probed_duration: f64,
+    on_call: Option<&mut CallSink<'_>>,
 ) -> Result<(Status, f64)> {
+    let stdout_error = |e| Error::io("<stdout>", e);
     let sha256 = crate::models::sha256_file(&input.path)?;
     if !options.force
         && is_up_to_date(
@@ -289,6 +306,16 @@ fn process_one(
             pipeline.settings_hash(),
         )
     {
+        if let Some(on_call) = on_call {
+            let json = output_path(&options.out, input, Format::Json);
+            let text = std::fs::read_to_string(&json).map_err(|e| Error::io(&json, e))?;
+            let transcript: Transcript =
+                serde_json::from_str(&text).map_err(|e| Error::BadOutput {
+                    path: json.clone(),
+                    reason: e.to_string(),
+                })?;
+            on_call(&transcript).map_err(stdout_error)?;
+        }
         return Ok((Status::Skipped, probed_duration));
     }
     let started = Instant::now();
@@ -297,6 +324,9 @@ fn process_one(
     for format in formats {
         let path = output_path(&options.out, input, *format);
         sink::write_atomic(&path, sink::render(&transcript, *format).as_bytes())?;
+    }
+    if let Some(on_call) = on_call {
+        on_call(&transcript).map_err(stdout_error)?;
     }
     Ok((Status::Done, transcript.call.duration))
 }

@@ -63,11 +63,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 force: args.force,
                 progress: !args.no_progress && !cli.quiet,
             };
-            let report = batch::run(&mut pipeline, &options, &interrupt)?;
-            if stream_jsonl {
-                stream_outputs(&report)?;
-            }
-            eprintln!(
+            // `--format jsonl`: every call's JSON Lines on stdout as soon as it is done.
+            let mut stdout = std::io::stdout().lock();
+            let mut stream = |t: &subtext::Transcript| {
+                stdout.write_all(sink::render(t, Format::Jsonl).as_bytes())?;
+                stdout.flush()
+            };
+            let on_call: Option<batch::OnCall> = if stream_jsonl {
+                Some(&mut stream)
+            } else {
+                None
+            };
+            let report = batch::run(&mut pipeline, &options, &interrupt, on_call)?;
+            if !cli.quiet {
+                eprintln!(
                 "subtext: {} done, {} skipped (up to date), {} failed{} — {:.2} h audio at {:.1}x real time; summary in {}",
                 report.done,
                 report.skipped,
@@ -77,6 +86,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.speed_x_realtime,
                 args.out.join(batch::SUMMARY_FILE).display()
             );
+            }
             for file in report
                 .files
                 .iter()
@@ -96,26 +106,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
-}
-
-/// `--format jsonl` in batch: the JSON Lines of every finished call on stdout, for
-/// piping into other tools. Read back from the JSON just written (the source of
-/// truth, also for calls skipped as up to date).
-fn stream_outputs(report: &batch::BatchReport) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    for file in report
-        .files
-        .iter()
-        .filter(|f| f.status != batch::Status::Failed)
-    {
-        let Some(path) = &file.output else { continue };
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("cannot read back {path}"))?;
-        let transcript: subtext::Transcript =
-            serde_json::from_str(&text).with_context(|| format!("cannot parse {path}"))?;
-        stdout.write_all(sink::render(&transcript, Format::Jsonl).as_bytes())?;
-    }
-    Ok(())
 }
 
 /// First Ctrl-C: finish the calls in progress, then stop (outputs stay whole).
