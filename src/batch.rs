@@ -135,29 +135,24 @@ pub fn output_path(out: &Path, input: &Input, format: Format) -> PathBuf {
     out.join(name)
 }
 
-/// True when every requested output exists and the JSON says it was made from the
-/// same bytes with the same settings. The JSON is written last, so its presence
-/// means the others are complete.
-fn is_up_to_date(
+/// The earlier transcript, when every requested output exists and its JSON says it
+/// was made from the same bytes with the same settings. The JSON is written last,
+/// so its presence means the others are complete; one that no longer parses as the
+/// current schema is simply redone.
+fn up_to_date_transcript(
     out: &Path,
     input: &Input,
     formats: &[Format],
     sha256: &str,
     settings_hash: &str,
-) -> bool {
-    let json = output_path(out, input, Format::Json);
-    let Ok(text) = std::fs::read_to_string(&json) else {
-        return false;
-    };
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
-        return false;
-    };
-    let call = &value["call"];
-    call["sha256"] == sha256
-        && call["settings_hash"] == settings_hash
-        && formats
-            .iter()
-            .all(|f| output_path(out, input, *f).is_file())
+) -> Option<Transcript> {
+    let text = std::fs::read_to_string(output_path(out, input, Format::Json)).ok()?;
+    let transcript: Transcript = serde_json::from_str(&text).ok()?;
+    let complete = formats
+        .iter()
+        .all(|f| output_path(out, input, *f).is_file());
+    (transcript.call.sha256 == sha256 && transcript.call.settings_hash == settings_hash && complete)
+        .then_some(transcript)
 }
 
 /// Called with every finished or up-to-date call, as the batch goes (used to
@@ -297,23 +292,19 @@ fn process_one(
 ) -> Result<(Status, f64)> {
     let stdout_error = |e| Error::io("<stdout>", e);
     let sha256 = crate::models::sha256_file(&input.path)?;
-    if !options.force
-        && is_up_to_date(
-            &options.out,
-            input,
-            formats,
-            &sha256,
-            pipeline.settings_hash(),
-        )
-    {
+    let earlier = (!options.force)
+        .then(|| {
+            up_to_date_transcript(
+                &options.out,
+                input,
+                formats,
+                &sha256,
+                pipeline.settings_hash(),
+            )
+        })
+        .flatten();
+    if let Some(transcript) = earlier {
         if let Some(on_call) = on_call {
-            let json = output_path(&options.out, input, Format::Json);
-            let text = std::fs::read_to_string(&json).map_err(|e| Error::io(&json, e))?;
-            let transcript: Transcript =
-                serde_json::from_str(&text).map_err(|e| Error::BadOutput {
-                    path: json.clone(),
-                    reason: e.to_string(),
-                })?;
             on_call(&transcript).map_err(stdout_error)?;
         }
         return Ok((Status::Skipped, probed_duration));

@@ -48,27 +48,27 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    /// Maps a time in the chunk to the track. Times that fall in an inserted
-    /// separator are clamped to the end of the piece before it.
-    pub fn to_track_time(&self, t: f64) -> f64 {
+    /// The piece a chunk time falls in (or follows, in a separator).
+    fn piece_at(&self, t: f64) -> &Piece {
         let idx = self
             .pieces
             .iter()
             .rposition(|p| p.chunk_start <= t)
             .unwrap_or(0);
-        let piece = &self.pieces[idx];
+        &self.pieces[idx]
+    }
+
+    /// Maps a time in the chunk to the track. Times that fall in an inserted
+    /// separator are clamped to the end of the piece before it.
+    pub fn to_track_time(&self, t: f64) -> f64 {
+        let piece = self.piece_at(t);
         piece.track_start + (t - piece.chunk_start).clamp(0.0, piece.len)
     }
 
     /// Maps a word's (start, end) to the track, keeping the end within the piece
     /// the word starts in: a word never spans the silence cut out between pieces.
     pub fn to_track_span(&self, start: f64, end: f64) -> (f64, f64) {
-        let idx = self
-            .pieces
-            .iter()
-            .rposition(|p| p.chunk_start <= start)
-            .unwrap_or(0);
-        let piece = &self.pieces[idx];
+        let piece = self.piece_at(start);
         let track_start = self.to_track_time(start);
         let piece_end = piece.track_start + piece.len;
         (

@@ -24,9 +24,6 @@ pub enum Error {
     #[error("voice activity detection failed: {0}")]
     Vad(String),
 
-    #[error("{path}: cannot read back an earlier output: {reason}")]
-    BadOutput { path: PathBuf, reason: String },
-
     #[error("invalid setting: {0}")]
     Config(String),
 

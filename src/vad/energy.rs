@@ -166,33 +166,12 @@ fn spans_from_levels(levels: &[f32], n_samples: usize, cfg: &EnergyVadConfig) ->
         cut.push((s, e));
     }
 
-    // Samples, padded, clamped, never overlapping: where two spans are closer than
-    // 2 * pad each gets half the gap (Silero utils_vad.py lines 561-572).
+    // Samples, padded, clamped, never overlapping (shared with Silero).
     let raw: Vec<(usize, usize)> = cut
         .into_iter()
         .map(|(s, e)| (s * FRAME, (e * FRAME).min(n_samples)))
         .collect();
-    let take = |gap: Option<usize>, room: usize| match gap {
-        None => pad.min(room),
-        Some(g) if g >= 2 * pad => pad,
-        Some(g) => g / 2,
-    };
-    let spans: Vec<(usize, usize)> = raw
-        .iter()
-        .enumerate()
-        .map(|(i, &(s, e))| {
-            let before = i.checked_sub(1).map(|j| s - raw[j].1);
-            let after = raw.get(i + 1).map(|n| n.0 - e);
-            (s - take(before, s), e + take(after, n_samples - e))
-        })
-        .collect();
-    spans
-        .into_iter()
-        .map(|(s, e)| SpeechSpan {
-            start: s as f64 / SAMPLE_RATE as f64,
-            end: e as f64 / SAMPLE_RATE as f64,
-        })
-        .collect()
+    super::pad_to_seconds(raw, pad, n_samples)
 }
 
 #[cfg(test)]

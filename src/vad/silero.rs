@@ -347,36 +347,7 @@ pub fn spans_from_probabilities(
         }
     }
 
-    pad_spans(&mut raw, pad, n_samples);
-    raw.into_iter()
-        .map(|(s, e)| SpeechSpan {
-            start: s as f64 / SAMPLE_RATE as f64,
-            end: e as f64 / SAMPLE_RATE as f64,
-        })
-        .collect()
-}
-
-/// Lines 561-572: pad every span by `pad` on both sides, but where two spans are closer
-/// than `2 * pad` split the gap between them evenly so they never overlap.
-fn pad_spans(spans: &mut [(usize, usize)], pad: usize, n_samples: usize) {
-    let n = spans.len();
-    for i in 0..n {
-        if i == 0 {
-            spans[0].0 = spans[0].0.saturating_sub(pad);
-        }
-        if i + 1 < n {
-            let gap = spans[i + 1].0.saturating_sub(spans[i].1);
-            if gap < 2 * pad {
-                spans[i].1 += gap / 2;
-                spans[i + 1].0 -= gap / 2;
-            } else {
-                spans[i].1 = (spans[i].1 + pad).min(n_samples);
-                spans[i + 1].0 -= pad;
-            }
-        } else {
-            spans[i].1 = (spans[i].1 + pad).min(n_samples);
-        }
-    }
+    super::pad_to_seconds(raw, pad, n_samples)
 }
 
 #[cfg(test)]
