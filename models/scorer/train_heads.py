@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""Train subtext's tag heads on frozen multilingual-e5-small embeddings.
+
+    .venv/bin/python models/scorer/train_heads.py [--shared ../shared] [--out models/scorer/heads.json]
+
+Input:
+  models/scorer/labelled/*.jsonl   the in-domain set written for subtext (fixed split by id)
+  ../shared/evaldata/emotion_en_goemotions/original/train.tsv      (CC BY 4.0, train only)
+  ../shared/evaldata/emotion_xed_en_nl/{en-annotated,nl-projections}.tsv  (CC BY 4.0; the
+      80% train part of our fixed hash split; the other 20% is held out for evaluation)
+Output:
+  models/scorer/heads.json: label lists, weights, calibrated thresholds and dev figures.
+  It is small and committed; `build_scorer.py` merges it into the ONNX model at set-up.
+
+The heads share one hidden layer (384 -> 256, ReLU, dropout 0.3 in training) over the
+standardised sentence embedding (the per-dimension mean and spread of the training
+embeddings are folded into that layer's weights), then: emotion (14, sigmoid, multi-label), metaphor class (8, softmax), need
+(9, softmax), contact type (5, softmax), valence (tanh) and intensity (sigmoid).
+External rows only carry emotion (and a valence derived from it); the other heads are
+masked for them; all external rows together weigh as much as the in-domain rows (more
+made every in-domain label worse on dev). Training is plain numpy (Adam, full-batch
+epochs, fixed seed), so a rerun on the same data and encoder gives the same weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from taxonomy import (CONTACT_TYPES, EMOTIONS, GOEMOTIONS_MAP, METAPHORS, NEEDS,  # noqa: E402
+                      NEGATIVE, POSITIVE, XED_MAP, split_of)
+
+MODELS = HERE.parent
+HIDDEN = 256
+SEED = 20261125
+
+
+# ------------------------------------------------------------------------ embedding
+
+class Encoder:
+    """The shipped int8 encoder, run through onnxruntime, with an on-disk cache."""
+
+    def __init__(self, models: Path) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+        self.path = models / "e5-small-int8.onnx"
+        tok_path = models / "e5" / "tokenizer.json"
+        for p in (self.path, tok_path):
+            if not p.is_file():
+                sys.exit(f"train_heads: {p} is missing; run `make models` first")
+        self.sha = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        self.tok = Tokenizer.from_file(str(tok_path))
+        self.tok.enable_truncation(max_length=256)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = int(os.environ.get("SUBTEXT_TRAIN_THREADS", "2"))
+        self.session = ort.InferenceSession(str(self.path), so, providers=["CPUExecutionProvider"])
+        self.cache_path = models / ".cache" / f"embeddings-{self.sha[:16]}.npz"
+        self.cache: dict = {}
+        if self.cache_path.is_file():
+            z = np.load(self.cache_path)
+            self.cache = dict(zip(z["keys"].tolist(), z["vecs"]))
+
+    def save(self) -> None:
+        self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+        keys = sorted(self.cache)
+        tmp = self.cache_path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=np.array(keys), vecs=np.stack([self.cache[k] for k in keys]))
+        os.replace(tmp, self.cache_path)
+
+    def embed(self, texts: list) -> np.ndarray:
+        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        todo = sorted({k: t for k, t in zip(keys, texts) if k not in self.cache}.items(),
+                      key=lambda kv: len(kv[1]))
+        for start in range(0, len(todo), 32):
+            group = todo[start:start + 32]
+            encs = self.tok.encode_batch(["query: " + t for _, t in group])
+            width = max(len(e.ids) for e in encs)
+            ids = np.ones((len(encs), width), np.int64)  # <pad> = 1
+            mask = np.zeros_like(ids)
+            for i, e in enumerate(encs):
+                ids[i, :len(e.ids)] = e.ids
+                mask[i, :len(e.ids)] = 1
+            out = self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
+            for (k, _), v in zip(group, out):
+                self.cache[k] = v.astype(np.float32)
+            if start % 3200 == 0 and len(todo) > 3200:
+                print(f"  embedded {start}/{len(todo)}", file=sys.stderr, flush=True)
+        if todo:
+            self.save()
+        return np.stack([self.cache[k] for k in keys])
+
+
+# ---------------------------------------------------------------------------- data
+
+def load_labelled(folder: Path) -> list:
+    rows = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as e:
+                    sys.exit(f"{path}:{n}: {e}")
+    for r in rows:
+        r["split"] = split_of(r["id"])
+    return rows
+
+
+def valence_from(emotions) -> float:
+    pos = sum(e in POSITIVE for e in emotions)
+    neg = sum(e in NEGATIVE for e in emotions)
+    return 0.0 if pos == neg else (0.6 if pos > neg else -0.6)
+
+
+def load_goemotions(shared: Path, split: str) -> list:
+    folder = shared / "evaldata" / "emotion_en_goemotions" / "original"
+    names = (folder / "labels.txt").read_text().split()
+    rows = []
+    for line in (folder / f"{split}.tsv").read_text(encoding="utf-8").splitlines():
+        text, labels, _ = line.split("\t")
+        mapped = sorted({GOEMOTIONS_MAP[names[int(i)]] for i in labels.split(",")
+                         if names[int(i)] in GOEMOTIONS_MAP})
+        if mapped and not ("neutral" in mapped and len(mapped) > 1):
+            rows.append({"text": text, "emotions": mapped})
+    return rows
+
+
+def xed_split(text: str) -> str:
+    return "test" if int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % 5 == 0 else "train"
+
+
+def load_xed(shared: Path, name: str, split: str) -> list:
+    rows = []
+    path = shared / "evaldata" / "emotion_xed_en_nl" / name
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if "\t" not in line:
+            continue
+        text, labels = line.rsplit("\t", 1)
+        try:
+            ids = {int(x) for x in labels.replace(" ", "").split(",") if x}
+        except ValueError:
+            continue
+        mapped = sorted({XED_MAP[i] for i in ids if i in XED_MAP})
+        if mapped and len(text.split()) >= 2 and xed_split(text) == split:
+            rows.append({"text": text, "emotions": mapped})
+    return rows
+
+
+# --------------------------------------------------------------------------- model
+
+def multi_hot(lists, labels):
+    y = np.zeros((len(lists), len(labels)), np.float32)
+    index = {l: i for i, l in enumerate(labels)}
+    for r, ls in enumerate(lists):
+        for l in ls:
+            y[r, index[l]] = 1.0
+    return y
+
+
+def one_hot(values, labels):
+    return multi_hot([[v] for v in values], labels)
+
+
+class Heads:
+    """Shared hidden layer + one linear block per head, trained jointly with Adam."""
+
+    SPECS = [("emotion", len(EMOTIONS), "sigmoid"), ("metaphor", len(METAPHORS), "softmax"),
+             ("need", len(NEEDS), "softmax"), ("contact_type", len(CONTACT_TYPES), "softmax"),
+             ("valence", 1, "tanh"), ("intensity", 1, "sigmoid")]
+
+    def __init__(self, dim: int, rng: np.random.Generator) -> None:
+        self.p = {"W1": rng.normal(0, np.sqrt(2.0 / dim), (dim, HIDDEN)).astype(np.float32),
+                  "b1": np.zeros(HIDDEN, np.float32)}
+        for name, k, _ in self.SPECS:
+            self.p[f"W_{name}"] = rng.normal(0, np.sqrt(1.0 / HIDDEN), (HIDDEN, k)).astype(np.float32)
+            self.p[f"b_{name}"] = np.zeros(k, np.float32)
+
+    def forward(self, x, train_mask=None):
+        h_pre = x @ self.p["W1"] + self.p["b1"]
+        h = np.maximum(h_pre, 0)
+        if train_mask is not None:
+            h = h * train_mask
+        outs = {}
+        for name, _, act in self.SPECS:
+            z = h @ self.p[f"W_{name}"] + self.p[f"b_{name}"]
+            if act == "sigmoid":
+                outs[name] = 1 / (1 + np.exp(-z))
+            elif act == "tanh":
+                outs[name] = np.tanh(z)
+            else:
+                z = z - z.max(1, keepdims=True)
+                e = np.exp(z)
+                outs[name] = e / e.sum(1, keepdims=True)
+        return h_pre, h, outs
+
+    def train(self, x, targets, masks, weights, epochs=300, lr=3e-3, l2=1e-2, dropout=0.3, seed=SEED):
+        rng = np.random.default_rng(seed)
+        m = {k: np.zeros_like(v) for k, v in self.p.items()}
+        v = {k: np.zeros_like(v) for k, v in self.p.items()}
+        n = len(x)
+        for step in range(1, epochs + 1):
+            drop = (rng.random((n, HIDDEN)) >= dropout).astype(np.float32) / (1 - dropout)
+            h_pre, h, outs = self.forward(x, drop)
+            grads = {k: np.zeros_like(p) for k, p in self.p.items()}
+            dh = np.zeros_like(h)
+            for name, _, act in self.SPECS:
+                w = (weights * masks[name])[:, None]
+                denom = max(float(w.sum()), 1.0)
+                y, t = outs[name], targets[name]
+                if act == "tanh":
+                    dz = 2 * (y - t) * (1 - y * y) * w / denom
+                elif name == "intensity":
+                    dz = 2 * (y - t) * y * (1 - y) * w / denom
+                else:  # sigmoid + BCE and softmax + CE share the same gradient form
+                    dz = (y - t) * w / denom
+                grads[f"W_{name}"] += h.T @ dz
+                grads[f"b_{name}"] += dz.sum(0)
+                dh += dz @ self.p[f"W_{name}"].T
+            dh = dh * drop * (h_pre > 0)
+            grads["W1"] += x.T @ dh
+            grads["b1"] += dh.sum(0)
+            for k in self.p:
+                if k.startswith("W"):
+                    grads[k] += l2 * self.p[k]
+                m[k] = 0.9 * m[k] + 0.1 * grads[k]
+                v[k] = 0.999 * v[k] + 0.001 * grads[k] ** 2
+                mh = m[k] / (1 - 0.9 ** step)
+                vh = v[k] / (1 - 0.999 ** step)
+                self.p[k] -= (lr * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32)
+
+    def predict(self, x):
+        return self.forward(x)[2]
+
+
+# ---------------------------------------------------------------------- evaluation
+
+def f1(tp, fp, fn):
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def calibrate_thresholds(probs, y, grid=np.arange(0.15, 0.86, 0.05)):
+    """Per label, the threshold with the best F1 on dev (ties: the higher one)."""
+    out = []
+    for j in range(y.shape[1]):
+        best, best_t = -1.0, 0.5
+        for t in grid:
+            p = probs[:, j] >= t
+            score = f1(int((p & (y[:, j] > 0)).sum()), int((p & (y[:, j] == 0)).sum()),
+                       int((~p & (y[:, j] > 0)).sum()))
+            if score >= best:
+                best, best_t = score, float(t)
+        out.append(round(best_t, 2))
+    return out
+
+
+def emotion_decisions(probs, thresholds):
+    """Labels above their threshold; when none passes, the single most likely one."""
+    d = probs >= np.array(thresholds)[None, :]
+    none = ~d.any(1)
+    d[none, probs[none].argmax(1)] = True
+    return d
+
+
+def macro_f1(pred, y):
+    scores = []
+    for j in range(y.shape[1]):
+        if y[:, j].sum() == 0:
+            continue
+        tp = int((pred[:, j] & (y[:, j] > 0)).sum())
+        scores.append(f1(tp, int((pred[:, j] & (y[:, j] == 0)).sum()), int((~pred[:, j] & (y[:, j] > 0)).sum())))
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shared", type=Path, default=MODELS.parent.parent / "shared")
+    ap.add_argument("--out", type=Path, default=HERE / "heads.json")
+    ap.add_argument("--goemotions", type=int, default=12000, help="GoEmotions train rows to use")
+    ap.add_argument("--epochs", type=int, default=300)
+    args = ap.parse_args(argv)
+
+    enc = Encoder(MODELS)
+    rows = load_labelled(HERE / "labelled")
+    train = [r for r in rows if r["split"] == "train"]
+    dev = [r for r in rows if r["split"] == "dev"]
+    rng = np.random.default_rng(SEED)
+    go = load_goemotions(args.shared, "train")
+    go = [go[i] for i in sorted(rng.choice(len(go), min(args.goemotions, len(go)), replace=False))]
+    xed = (load_xed(args.shared, "en-annotated.tsv", "train")
+           + load_xed(args.shared, "nl-projections.tsv", "train"))
+    external = go + xed
+    print(f"in-domain: {len(train)} train, {len(dev)} dev; external: {len(go)} GoEmotions, "
+          f"{len(xed)} XED", file=sys.stderr)
+
+    x_in = enc.embed([r["text"] for r in train])
+    x_ext = enc.embed([r["text"] for r in external])
+    raw = np.concatenate([x_in, x_ext])
+    # Standardise: e5 vectors differ in small ways spread over all dimensions.
+    mu, sd = x_in.mean(0), x_in.std(0) + 1e-6
+    x = ((raw - mu) / sd).astype(np.float32)
+    n_in, n_ext = len(train), len(external)
+    zeros = lambda k: np.zeros((n_ext, k), np.float32)  # noqa: E731
+    first_metaphor = lambda r: r["metaphors"][0]["class"] if r["metaphors"] else "none"  # noqa: E731
+    targets = {
+        "emotion": np.concatenate([multi_hot([r["emotions"] for r in train], EMOTIONS),
+                                   multi_hot([r["emotions"] for r in external], EMOTIONS)]),
+        "metaphor": np.concatenate([one_hot([first_metaphor(r) for r in train], METAPHORS), zeros(len(METAPHORS))]),
+        "need": np.concatenate([one_hot([r["need"] for r in train], NEEDS), zeros(len(NEEDS))]),
+        "contact_type": np.concatenate([one_hot([r["contact_type"] for r in train], CONTACT_TYPES),
+                                        zeros(len(CONTACT_TYPES))]),
+        "valence": np.array([[r["valence"]] for r in train] + [[valence_from(r["emotions"])] for r in external], np.float32),
+        "intensity": np.concatenate([np.array([[r["intensity"]] for r in train], np.float32), zeros(1)]),
+    }
+    only_in = np.concatenate([np.ones(n_in), np.zeros(n_ext)]).astype(np.float32)
+    masks = {name: only_in for name, _, _ in Heads.SPECS}
+    masks["emotion"] = np.ones(n_in + n_ext, np.float32)
+    masks["valence"] = np.concatenate([np.ones(n_in), np.full(n_ext, 0.3)]).astype(np.float32)
+    # The in-domain set is small next to the external rows but is what the product sees.
+    weights = np.concatenate([np.ones(n_in), np.full(n_ext, n_in / max(n_ext, 1))]).astype(np.float32)
+
+    heads = Heads(x.shape[1], np.random.default_rng(SEED))
+    heads.train(x, targets, masks, weights, epochs=args.epochs)
+
+    x_dev = ((enc.embed([r["text"] for r in dev]) - mu) / sd).astype(np.float32)
+    out = heads.predict(x_dev)
+    y_dev = multi_hot([r["emotions"] for r in dev], EMOTIONS)
+    thresholds = calibrate_thresholds(out["emotion"], y_dev)
+    dev_f1 = macro_f1(emotion_decisions(out["emotion"], thresholds), y_dev)
+    acc = {name: float(np.mean(out[name].argmax(1) == one_hot(vals, labels).argmax(1)))
+           for name, labels, vals in [
+               ("metaphor", METAPHORS, [first_metaphor(r) for r in dev]),
+               ("need", NEEDS, [r["need"] for r in dev]),
+               ("contact_type", CONTACT_TYPES, [r["contact_type"] for r in dev])]}
+    print(f"dev emotion macro-F1 {dev_f1:.3f}; accuracy {json.dumps({k: round(v, 3) for k, v in acc.items()})}",
+          file=sys.stderr)
+
+    def arr(a):
+        return [float(f"{v:.6g}") for v in np.asarray(a, np.float32).reshape(-1)]
+
+    result = {
+        "schema": 1,
+        "encoder_sha256": enc.sha,
+        # The standardisation folded in: (e - mu) / sd @ W1 + b1 = e @ (W1 / sd) + (b1 - (mu / sd) @ W1).
+        "hidden": {"in": int(x.shape[1]), "out": HIDDEN, "w": arr(heads.p["W1"] / sd[:, None]),
+                   "b": arr(heads.p["b1"] - (mu / sd) @ heads.p["W1"])},
+        "heads": [{"name": name, "activation": act, "labels": labels, "w": arr(heads.p[f"W_{name}"]),
+                   "b": arr(heads.p[f"b_{name}"])}
+                  for (name, _, act), labels in zip(Heads.SPECS, [EMOTIONS, METAPHORS, NEEDS, CONTACT_TYPES,
+                                                                  ["valence"], ["intensity"]])],
+        "emotion_thresholds": thresholds,
+        "training": {"in_domain_train": n_in, "goemotions": len(go), "xed": len(xed),
+                     "epochs": args.epochs, "seed": SEED,
+                     "dev_emotion_macro_f1": round(dev_f1, 4),
+                     "dev_accuracy": {k: round(v, 4) for k, v in acc.items()}},
+    }
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, separators=(",", ":")) + "\n", encoding="utf-8")
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
