@@ -215,6 +215,7 @@ pub fn run(
             input.stem.display()
         ));
         let file_started = Instant::now();
+        tracing::info!(file = %source, "started");
         let outcome = process_one(
             pipeline,
             options,

@@ -18,9 +18,11 @@ use subtext::sink::Format;
     about = "Transcribe and tag contact-centre calls, offline",
     long_about = "Transcribe and tag contact-centre calls, offline.\n\n\
         Recorded calls (stereo agent/customer or mono; WAV, MP3, FLAC, Ogg) become timed, \
-        speaker-attributed transcripts: NAME.subtext.json, NAME.vtt and NAME.srt.\n\
+        speaker-attributed transcripts: NAME.subtext.json, NAME.vtt and NAME.srt. Every \
+        turn is tagged with emotions, intensity, deep-metaphor cues, the likely need behind \
+        it and its contact type: hypotheses with confidences, never verdicts.\n\
         Nothing leaves the machine. Models are made by `make models` (see README).",
-    after_help = "Examples:\n  subtext batch calls/ --out tagged/\n  subtext transcribe call.wav > call.json\n  subtext transcribe call.wav --format text --language nl"
+    after_help = "Examples:\n  subtext batch calls/ --out tagged/\n  subtext transcribe call.wav > call.json\n  subtext transcribe call.wav --format text --language nl\n  subtext score \"Ik hang al twintig minuten aan de lijn, ik kook gewoon.\""
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -44,6 +46,31 @@ pub enum Command {
     Batch(BatchArgs),
     /// Transcribe one call and print the result (JSON by default) on stdout.
     Transcribe(TranscribeArgs),
+    /// Tag text without audio, for quick checks: each TEXT argument (or, without
+    /// any, each line of stdin) becomes one JSON line with its emotion, metaphor,
+    /// need and contact-type tags.
+    #[command(
+        after_help = "Examples:\n  subtext score \"Ik word van het kastje naar de muur gestuurd\"\n  subtext score --pretty \"I'm boiling, I've been on hold for an hour\"\n  subtext score < turns.txt > tags.jsonl"
+    )]
+    Score(ScoreArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// Texts to tag; without any, lines are read from stdin.
+    pub texts: Vec<String>,
+    /// Folder with the models made by `make models`.
+    #[arg(long, env = "SUBTEXT_MODELS")]
+    pub models_dir: Option<PathBuf>,
+    /// A metaphor lexicon (TOML) to use instead of the built-in one.
+    #[arg(long)]
+    pub lexicon: Option<PathBuf>,
+    /// Keep personal data in the echoed text (it is replaced by placeholders by default).
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Indented JSON and the label display names, for reading in a terminal.
+    #[arg(long)]
+    pub pretty: bool,
 }
 
 #[derive(Args, Debug)]
@@ -113,6 +140,13 @@ pub struct EngineArgs {
     /// decoding deterministic.
     #[arg(long, default_value_t = 0.0)]
     pub temperature_inc: f32,
+    /// Transcribe only: no emotion, metaphor, need or voice tags (for instance when
+    /// the customer opted out of emotion scoring).
+    #[arg(long)]
+    pub no_tags: bool,
+    /// A metaphor lexicon (TOML) to use instead of the built-in one.
+    #[arg(long)]
+    pub lexicon: Option<PathBuf>,
 }
 
 impl EngineArgs {
@@ -155,6 +189,8 @@ impl EngineArgs {
                 redact: !self.no_redact,
                 ..PipelineConfig::default()
             },
+            tags: !self.no_tags,
+            lexicon: self.lexicon.clone(),
         })
     }
 }

@@ -8,6 +8,9 @@ use crate::asr::whisper::{DecodeOptions, WhisperModel};
 use crate::error::{Error, Result};
 use crate::models;
 use crate::pipeline::{BoxedTranscriber, BoxedVad, Pipeline, PipelineConfig};
+use crate::score::lexicon::MetaphorLexicon;
+use crate::score::onnx::OnnxScorer;
+use crate::score::{TagConfig, Tagger};
 use crate::types::ModelInfo;
 use crate::vad;
 
@@ -32,6 +35,10 @@ pub struct EngineOptions {
     pub jobs: usize,
     pub decode: DecodeOptions,
     pub pipeline: PipelineConfig,
+    /// Tag turns with emotion, metaphor cues, need and contact type (on by default).
+    pub tags: bool,
+    /// A metaphor lexicon to use instead of the built-in one.
+    pub lexicon: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -43,6 +50,8 @@ impl Default for EngineOptions {
             jobs: 2,
             decode: DecodeOptions::default(),
             pipeline: PipelineConfig::default(),
+            tags: true,
+            lexicon: None,
         }
     }
 }
@@ -88,7 +97,34 @@ pub fn build(options: &EngineOptions) -> Result<Pipeline> {
         asr_sha256: models::sha256_file(&model_path)?,
         whisper_cpp: whisper_rs::WHISPER_CPP_VERSION.to_string(),
         vad: vad_name,
+        scorer: None,
+        scorer_sha256: None,
     };
     let settings = format!("{:?}", options.decode);
-    Pipeline::new(vad, workers, options.pipeline.clone(), info, &settings)
+    let pipeline = Pipeline::new(vad, workers, options.pipeline.clone(), info, &settings)?;
+    if !options.tags {
+        return Ok(pipeline);
+    }
+    let (scorer, tagger) = build_tagging(&options.models_dir, options.lexicon.as_deref(), 1)?;
+    Ok(pipeline.with_tagging(Box::new(scorer), tagger))
+}
+
+/// The scorer model and the tagging rules (built-in lexicon unless `lexicon` is given).
+/// `threads`: ONNX Runtime intra-op threads for the scorer.
+pub fn build_tagging(
+    models_dir: &std::path::Path,
+    lexicon: Option<&std::path::Path>,
+    threads: usize,
+) -> Result<(OnnxScorer, Tagger)> {
+    crate::onnx::init_runtime(&models_dir.join(models::ONNX_RUNTIME))?;
+    let scorer = OnnxScorer::load(
+        &models_dir.join(models::SCORER),
+        &models_dir.join(models::SCORER_TOKENIZER),
+        threads,
+    )?;
+    let lexicon = match lexicon {
+        Some(path) => MetaphorLexicon::load(path)?,
+        None => MetaphorLexicon::builtin(),
+    };
+    Ok((scorer, Tagger::new(lexicon, TagConfig::default())))
 }

@@ -21,6 +21,9 @@ pub enum Error {
     #[error("speech recognition failed: {0}")]
     Transcription(String),
 
+    #[error("tagging failed: {0}")]
+    Scoring(String),
+
     #[error("voice activity detection failed: {0}")]
     Vad(String),
 

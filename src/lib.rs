@@ -3,6 +3,7 @@
 //! The pipeline, one module per stage:
 //! `audio` (file → 16 kHz PCM per channel) → `vad` (speech spans) →
 //! `asr` (chunks → timed words) → `turns` (words of both speakers → turns) →
+//! `redact` → `score` (emotion, metaphor, need tags and voice cues) →
 //! `sink` (JSON, WebVTT, SRT). `batch` runs it over many files.
 
 pub mod asr;
@@ -17,6 +18,7 @@ pub mod models;
 pub mod onnx;
 pub mod pipeline;
 pub mod redact;
+pub mod score;
 pub mod sink;
 pub mod turns;
 pub mod types;

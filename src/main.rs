@@ -50,6 +50,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Score(args) => score(args),
         Command::Batch(args) => {
             let interrupt = install_interrupt_handler()?;
             let mut formats: Vec<Format> = args.format.iter().map(|f| (*f).into()).collect();
@@ -106,6 +107,91 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// One `subtext score` result.
+#[derive(serde::Serialize)]
+struct ScoreLine<'a> {
+    text: &'a str,
+    tags: subtext::TurnTags,
+    /// Dutch display names of the emotions (`--pretty` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    emotions_nl: Option<Vec<String>>,
+}
+
+/// `subtext score`: texts from the arguments or stdin lines, one JSON line each.
+fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
+    use std::io::BufRead;
+    use subtext::score::TextScorer;
+
+    let models_dir = args
+        .models_dir
+        .clone()
+        .unwrap_or_else(subtext::models::models_dir);
+    let (mut scorer, tagger) =
+        subtext::engine::build_tagging(&models_dir, args.lexicon.as_deref(), 1)?;
+    let labels = scorer.labels().clone();
+    let mut out = std::io::stdout().lock();
+    let mut emit = |batch: &[String]| -> anyhow::Result<()> {
+        let texts: Vec<String> = batch
+            .iter()
+            .map(|t| {
+                if args.no_redact {
+                    t.trim().to_string()
+                } else {
+                    subtext::redact::redact_text(t)
+                }
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let scores = scorer.score(&refs)?;
+        for (text, s) in texts.iter().zip(&scores) {
+            let tags = tagger.tag(&labels, text, s, None);
+            // Serialised from the typed struct (not a `Value`) so f32s print short.
+            let line = ScoreLine {
+                emotions_nl: args.pretty.then(|| {
+                    tags.emotions
+                        .iter()
+                        .map(|e| {
+                            labels
+                                .display_nl
+                                .get(&e.id)
+                                .cloned()
+                                .unwrap_or_else(|| e.id.clone())
+                        })
+                        .collect()
+                }),
+                text,
+                tags,
+            };
+            if args.pretty {
+                writeln!(out, "{}", serde_json::to_string_pretty(&line)?)?;
+            } else {
+                writeln!(out, "{}", serde_json::to_string(&line)?)?;
+            }
+        }
+        out.flush()?;
+        Ok(())
+    };
+    if !args.texts.is_empty() {
+        emit(&args.texts)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Stdin: one text per line, scored in small batches so output keeps flowing.
+    let mut batch = Vec::new();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("cannot read stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        batch.push(line);
+        if batch.len() == subtext::score::BATCH {
+            emit(&batch)?;
+            batch.clear();
+        }
+    }
+    emit(&batch)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// First Ctrl-C: finish the calls in progress, then stop (outputs stay whole).

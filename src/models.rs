@@ -11,6 +11,10 @@ use crate::error::{Error, Result};
 pub const DEFAULT_WHISPER: &str = "ggml-base-q8_0.bin";
 /// Silero VAD v6, from the faster-whisper wheel.
 pub const SILERO_VAD: &str = "silero_vad_v6.onnx";
+/// The tag scorer: multilingual-e5-small int8 plus subtext's heads, one ONNX model.
+pub const SCORER: &str = "subtext-scorer.onnx";
+/// The XLM-R tokenizer of multilingual-e5-small.
+pub const SCORER_TOKENIZER: &str = "e5/tokenizer.json";
 /// ONNX Runtime shared library, from the onnxruntime wheel (loaded at run time).
 pub const ONNX_RUNTIME: &str = "onnxruntime/libonnxruntime.so.1.31.1";
 

@@ -14,6 +14,8 @@ use crate::asr::{AsrSegment, Language, Transcriber};
 use crate::audio::{self, Audio};
 use crate::chunk::{self, Chunk, ChunkConfig};
 use crate::error::{Error, Result};
+use crate::score::acoustic::{self, TrackAudio};
+use crate::score::{Tagger, TextScorer};
 use crate::turns::{self, TurnConfig};
 use crate::types::{
     CallMeta, LanguageSource, ModelInfo, Speaker, Transcript, Word, SCHEMA_VERSION,
@@ -63,6 +65,7 @@ impl Default for PipelineConfig {
 
 pub type BoxedVad = Box<dyn Vad + Send>;
 pub type BoxedTranscriber = Box<dyn Transcriber + Send>;
+pub type BoxedScorer = Box<dyn TextScorer + Send>;
 
 pub struct Pipeline {
     vad: BoxedVad,
@@ -70,6 +73,8 @@ pub struct Pipeline {
     config: PipelineConfig,
     models: ModelInfo,
     settings_hash: String,
+    /// The tag scorer and the rules that turn its scores into tags; None: untagged.
+    tagging: Option<(BoxedScorer, Tagger)>,
 }
 
 /// A track of the call: whose voice, and its 16 kHz samples.
@@ -103,7 +108,24 @@ impl Pipeline {
             config,
             models,
             settings_hash,
+            tagging: None,
         })
+    }
+
+    /// Tags every turn (emotion, metaphor cues, need, contact type, voice cues).
+    /// The scorer model and the lexicon become part of the settings hash.
+    pub fn with_tagging(mut self, scorer: BoxedScorer, tagger: Tagger) -> Self {
+        self.models.scorer = Some(scorer.name());
+        self.models.scorer_sha256 = Some(scorer.sha256());
+        self.settings_hash = crate::models::sha256_str(&format!(
+            "{}|{}|{}|{:?}",
+            self.settings_hash,
+            scorer.sha256(),
+            tagger.lexicon().fingerprint(),
+            tagger.config()
+        ));
+        self.tagging = Some((scorer, tagger));
+        self
     }
 
     pub fn settings_hash(&self) -> &str {
@@ -172,6 +194,23 @@ impl Pipeline {
             let spans: usize = turns.iter_mut().map(crate::redact::redact_turn).sum();
             tracing::debug!(spans, "personal data redacted");
         }
+        // Tags are computed on the text as written, so quoted cues never hold
+        // personal data and their offsets match the output.
+        let labels = match &mut self.tagging {
+            Some((scorer, tagger)) => {
+                let audio: Vec<TrackAudio> = tracks
+                    .iter()
+                    .map(|t| TrackAudio {
+                        speaker: t.speaker,
+                        pcm: &t.pcm,
+                    })
+                    .collect();
+                let cues = acoustic::measure(&turns, &audio);
+                tagger.tag_turns(scorer.as_mut(), &mut turns, &cues)?;
+                Some(scorer.labels().table())
+            }
+            None => None,
+        };
 
         let processing_seconds = started.elapsed().as_secs_f64();
         tracing::info!(%source, turns = turns.len(), speech_seconds, processing_seconds, language = language.code(), "call transcribed");
@@ -193,6 +232,7 @@ impl Pipeline {
                 speech_seconds: round_ms(speech_seconds),
                 processing_seconds: round_ms(processing_seconds),
             },
+            labels,
             turns,
         })
     }

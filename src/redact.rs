@@ -16,8 +16,12 @@ use crate::types::{Turn, Word};
 /// Kinds of personal data, in the order they are looked for (first match wins).
 const PATTERNS: &[(&str, &str)] = &[
     ("[EMAIL]", r"(?i)\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b"),
-    // Two letters, two check digits, then 10-30 letters/digits, spaces allowed.
-    ("[IBAN]", r"(?i)\b[a-z]{2}\d{2}(?:[ ]?[a-z0-9]){10,30}\b"),
+    // Two letters, two check digits, a 4-character bank code, then digit groups
+    // (spaces allowed between groups, so the words after it are never swallowed).
+    (
+        "[IBAN]",
+        r"(?i)\b[a-z]{2}\d{2} ?[a-z0-9]{4}(?: ?\d{2,4}){2,7}\b",
+    ),
     // 13-19 digits in groups: payment cards.
     ("[CARD]", r"\b\d(?:[ .\-]?\d){12,18}\b"),
     // 7-12 digits: phone numbers, BSN, account and policy numbers.
@@ -42,6 +46,31 @@ fn patterns() -> &'static [(&'static str, Regex)] {
             })
             .collect()
     })
+}
+
+/// Redacts free text (e.g. `subtext score` input) with the same rules as turns.
+/// Whitespace is normalised to single spaces, as in a transcript.
+pub fn redact_text(text: &str) -> String {
+    let mut turn = Turn {
+        id: 0,
+        speaker: crate::types::Speaker::Unknown,
+        start: 0.0,
+        end: 0.0,
+        text: String::new(),
+        words: text
+            .split_whitespace()
+            .map(|w| Word {
+                text: w.to_string(),
+                start: 0.0,
+                end: 0.0,
+                probability: 1.0,
+            })
+            .collect(),
+        tags: None,
+        acoustic: None,
+    };
+    redact_turn(&mut turn);
+    join_words(&turn.words)
 }
 
 /// Redacts one turn in place; returns how many spans were replaced.
@@ -127,6 +156,8 @@ mod tests {
             end: 1.0,
             text: text.into(),
             words,
+            tags: None,
+            acoustic: None,
         }
     }
 
@@ -142,6 +173,11 @@ mod tests {
         assert_eq!(
             redacted("Mijn IBAN is NL91 ABNA 0417 1643 00, klopt dat?"),
             "Mijn IBAN is [IBAN] klopt dat?"
+        );
+        // The words after an IBAN stay (they once were swallowed as "more IBAN").
+        assert_eq!(
+            redact_text("Mijn IBAN is NL91ABNA0417164300 en ik ben woedend"),
+            "Mijn IBAN is [IBAN] en ik ben woedend"
         );
         assert_eq!(
             redacted("Mail naar jan.jansen@example.nl alstublieft."),

@@ -61,6 +61,8 @@ pub fn build(tracks: &[(Speaker, Vec<Word>)], config: TurnConfig) -> Vec<Turn> {
                 end,
                 text: String::new(),
                 words,
+                tags: None,
+                acoustic: None,
             }),
         }
     }

@@ -48,6 +48,96 @@ pub struct Turn {
     pub end: f64,
     pub text: String,
     pub words: Vec<Word>,
+    /// Emotion, metaphor, need and contact-type hypotheses (absent with `--no-tags`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<TurnTags>,
+    /// Voice cues measured on this speaker's own channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acoustic: Option<AcousticCues>,
+}
+
+/// A label with the scorer's confidence in it (0..1). A hypothesis, never a verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelScore {
+    pub id: String,
+    pub confidence: f32,
+}
+
+/// Where a metaphor cue was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CueSource {
+    /// The metaphor lexicon matched these words (the model's view sets the confidence).
+    Lexicon,
+    /// The model sees the deep metaphor in the turn, but no lexicon entry names the words.
+    Model,
+}
+
+/// A deep-metaphor cue: which of Zaltman's seven, and the customer's own words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetaphorCue {
+    /// balance, transformation, journey, container, connection, resource or control.
+    pub class: String,
+    pub confidence: f32,
+    /// The quoted words, exactly as in the turn text (absent for `model` cues).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// Character (Unicode scalar) offsets of `quote` in the turn text, end exclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<(usize, usize)>,
+    pub source: CueSource,
+}
+
+/// The scorer's hypotheses for one turn. Tags below their calibrated threshold are
+/// left out; `emotion_scores` keeps every probability for curves and audits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnTags {
+    /// Emotions above threshold, most likely first (at least one).
+    pub emotions: Vec<LabelScore>,
+    /// Every emotion's probability, in label-table order.
+    pub emotion_scores: Vec<f32>,
+    /// -1 (very negative) .. 1 (very positive).
+    pub valence: f32,
+    /// 0 (flat) .. 1 (very strong); text and voice combined when the voice is known.
+    pub intensity: f32,
+    pub metaphors: Vec<MetaphorCue>,
+    /// The question behind the question, when the scorer is confident enough.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need: Option<LabelScore>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_type: Option<LabelScore>,
+}
+
+/// Voice cues of one turn, relative to the same speaker elsewhere in the call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AcousticCues {
+    /// Loudness (RMS over the turn's words) in dB relative to the speaker's median turn.
+    pub loudness_db: f32,
+    /// Median pitch in Hz over voiced frames (absent when too little is voiced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch_hz: Option<f32>,
+    /// Pitch range (10th to 90th percentile) in semitones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pitch_range_st: Option<f32>,
+    /// Words per second of speaking time.
+    pub speech_rate: f32,
+    /// Seconds of silence between words longer than 0.3 s, summed.
+    pub pauses: f32,
+    /// Seconds during which the other speaker talked at the same time.
+    pub overlap: f32,
+    /// The turn started while the other speaker was still talking.
+    pub interrupts: bool,
+}
+
+/// The label table of a tagged transcript: ids in score order and Dutch display names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelTable {
+    pub emotion: Vec<String>,
+    pub metaphor: Vec<String>,
+    pub need: Vec<String>,
+    pub contact_type: Vec<String>,
+    /// Dutch display name per emotion id (e.g. frustration: frustratie).
+    pub display_nl: std::collections::BTreeMap<String, String>,
 }
 
 /// Facts about the call and about what produced the transcript, so that a result can
@@ -98,6 +188,11 @@ pub struct ModelInfo {
     pub whisper_cpp: String,
     /// File name of the voice activity model, or `none`.
     pub vad: String,
+    /// File name and SHA-256 of the tag scorer (absent with `--no-tags`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scorer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scorer_sha256: Option<String>,
 }
 
 /// The whole result for one call.
@@ -105,5 +200,8 @@ pub struct ModelInfo {
 pub struct Transcript {
     pub schema: String,
     pub call: CallMeta,
+    /// What the tag ids mean (present when turns carry tags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<LabelTable>,
     pub turns: Vec<Turn>,
 }

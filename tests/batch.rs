@@ -256,6 +256,44 @@ fn stereo_call_is_attributed_to_agent_and_customer_by_channel() {
 }
 
 #[test]
+fn every_turn_carries_tags_voice_cues_and_the_label_table() {
+    let f = fixture();
+    let json = read_json(&f.out.join("monday/call-en-1.subtext.json"));
+    let labels = &json["labels"];
+    assert_eq!(labels["emotion"].as_array().unwrap().len(), 14, "{labels}");
+    assert_eq!(labels["display_nl"]["frustration"], "frustratie");
+    assert_eq!(json["call"]["model"]["scorer"], "subtext-scorer.onnx");
+    let turns = json["turns"].as_array().unwrap();
+    assert!(!turns.is_empty());
+    for turn in turns {
+        let tags = &turn["tags"];
+        assert!(!tags["emotions"].as_array().unwrap().is_empty(), "{turn}");
+        assert_eq!(tags["emotion_scores"].as_array().unwrap().len(), 14);
+        let v = tags["valence"].as_f64().unwrap();
+        let i = tags["intensity"].as_f64().unwrap();
+        assert!(
+            (-1.0..=1.0).contains(&v) && (0.0..=1.0).contains(&i),
+            "{turn}"
+        );
+        let voice = &turn["acoustic"];
+        assert!(voice["speech_rate"].as_f64().unwrap() > 0.5, "{turn}");
+        assert!(voice["loudness_db"].is_number());
+    }
+    // The scripted customer is "really fed up" after twenty minutes in the queue
+    // (samples/scripts/call-en-1.txt): some customer turn must read as negative.
+    let customer: Vec<&Value> = turns
+        .iter()
+        .filter(|t| t["speaker"] == "customer")
+        .collect();
+    assert!(
+        customer
+            .iter()
+            .any(|t| t["tags"]["valence"].as_f64().unwrap() < -0.2),
+        "no negative customer turn"
+    );
+}
+
+#[test]
 fn vad_skips_silence_and_hold_time() {
     let f = fixture();
     let json = read_json(&f.out.join("monday/call-en-1.subtext.json"));
@@ -572,23 +610,41 @@ fn ctrl_c_finishes_the_call_in_progress_and_stops() {
         std::fs::copy(common::root().join("samples").join(name), input.join(name)).unwrap();
     }
     let out = dir.path().join("out");
-    let child = subtext()
-        .args(["batch", "--no-progress"])
+    let mut child = subtext()
+        .args(["batch", "--no-progress", "-v"])
         .arg(&input)
         .arg("--out")
         .arg(&out)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Interrupt once the first call is under way (models load first, which takes a
+    // machine-dependent while).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::io::BufReader::new(child.stderr.take().unwrap());
+    let collector = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in reader.lines().map_while(Result::ok) {
+            if line.contains("started") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the first call starts");
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let exit = child.wait().unwrap();
+    let stderr = collector.join().unwrap();
+    assert_eq!(exit.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     let s = summary(&out);
     assert_eq!(s["interrupted"], true);

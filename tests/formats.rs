@@ -18,6 +18,8 @@ fn model_info() -> ModelInfo {
         asr_sha256: "0".repeat(64),
         whisper_cpp: "none".into(),
         vad: "none".into(),
+        scorer: None,
+        scorer_sha256: None,
     }
 }
 

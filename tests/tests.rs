@@ -7,4 +7,5 @@ mod common;
 mod audio;
 mod batch;
 mod formats;
+mod scoring;
 mod vad;

@@ -1,0 +1,386 @@
+//! The metaphor cue lexicon: finds the customer's own figurative words in a turn.
+//!
+//! The entries live in a data file (`models/scorer/metaphor_lexicon.toml`, compiled
+//! into the binary; `--lexicon` reads another) so CX analysts can extend it without
+//! touching code. An entry names a deep metaphor and the content words of one idiom:
+//!
+//! ```toml
+//! [[cue]]
+//! lang = "nl"
+//! class = "journey"
+//! example = "ik word van het kastje naar de muur gestuurd"
+//! terms = ["kastje", "muur"]
+//! ```
+//!
+//! Matching is tolerant of inflection and word order, because speech is: the text is
+//! lowercased and split into word tokens; an entry matches when every term matches a
+//! different token and all of them lie within `terms + 4` tokens, in any order. A term
+//! lists alternatives separated by `|`; an alternative ending in `*` is a prefix.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// The lexicon shipped with subtext.
+pub const BUILTIN: &str = include_str!("../../models/scorer/metaphor_lexicon.toml");
+
+/// The seven deep metaphors a cue may name.
+pub const CLASSES: [&str; 7] = [
+    "balance",
+    "transformation",
+    "journey",
+    "container",
+    "connection",
+    "resource",
+    "control",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LexiconFile {
+    cue: Vec<RawEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    lang: String,
+    class: String,
+    example: String,
+    terms: Vec<String>,
+}
+
+/// One alternative of a term: an exact word or a prefix.
+#[derive(Debug, Clone, PartialEq)]
+enum Alt {
+    Exact(String),
+    Prefix(String),
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    class: &'static str,
+    lang: String,
+    terms: Vec<Vec<Alt>>,
+}
+
+/// A lexicon hit in a text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CueMatch {
+    pub class: &'static str,
+    /// Character offsets in the text (end exclusive), from the first to the last matched word.
+    pub start: usize,
+    pub end: usize,
+    /// The text between those offsets, as written.
+    pub quote: String,
+    /// Number of terms of the entry; more terms, more specific.
+    pub terms: usize,
+    pub lang: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetaphorLexicon {
+    entries: Vec<Entry>,
+    /// SHA-256 of the source text: part of the settings a resumed batch compares.
+    fingerprint: String,
+}
+
+/// A word token: lowercased text and its character offsets in the source.
+struct Token {
+    text: String,
+    start: usize,
+    end: usize,
+}
+
+fn tokenize(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut current = String::new();
+    let mut start = 0;
+    let mut count = 0;
+    for (i, c) in text.chars().enumerate() {
+        count = i + 1;
+        if c.is_alphanumeric() || c == '\'' || c == '’' {
+            if current.is_empty() {
+                start = i;
+            }
+            current.extend(c.to_lowercase());
+        } else if !current.is_empty() {
+            tokens.push(Token {
+                text: std::mem::take(&mut current),
+                start,
+                end: i,
+            });
+        }
+    }
+    if !current.is_empty() {
+        tokens.push(Token {
+            text: current,
+            start,
+            end: count,
+        });
+    }
+    tokens
+}
+
+impl Alt {
+    fn matches(&self, token: &str) -> bool {
+        match self {
+            Alt::Exact(w) => token == w,
+            Alt::Prefix(p) => token.starts_with(p.as_str()),
+        }
+    }
+}
+
+impl MetaphorLexicon {
+    /// The lexicon compiled into subtext.
+    pub fn builtin() -> Self {
+        Self::parse(BUILTIN, "built-in metaphor lexicon").expect("the built-in lexicon is valid")
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates a lexicon; errors name the entry (1-based) and field.
+    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        let file: LexiconFile =
+            toml::from_str(text).map_err(|e| Error::Config(format!("{origin}: {e}")))?;
+        let mut entries = Vec::with_capacity(file.cue.len());
+        let mut seen = HashSet::new();
+        for (n, raw) in file.cue.into_iter().enumerate() {
+            let at = |field: &str, why: String| {
+                Error::Config(format!(
+                    "{origin}: cue #{} ({:?}), {field}: {why}",
+                    n + 1,
+                    raw.example
+                ))
+            };
+            let class = CLASSES.iter().find(|c| **c == raw.class).ok_or_else(|| {
+                at(
+                    "class",
+                    format!("{:?} is not one of {CLASSES:?}", raw.class),
+                )
+            })?;
+            if raw.lang != "nl" && raw.lang != "en" {
+                return Err(at(
+                    "lang",
+                    format!("{:?} is not \"nl\" or \"en\"", raw.lang),
+                ));
+            }
+            if raw.terms.is_empty() {
+                return Err(at("terms", "is empty".into()));
+            }
+            let mut terms = Vec::new();
+            for term in &raw.terms {
+                let alts: Vec<Alt> = term
+                    .split('|')
+                    .map(|a| a.trim().to_lowercase())
+                    .map(|a| match a.strip_suffix('*') {
+                        Some(p) => Alt::Prefix(p.to_string()),
+                        None => Alt::Exact(a),
+                    })
+                    .collect();
+                // A very short prefix matches half the language.
+                if alts.iter().any(|a| match a {
+                    Alt::Exact(w) => w.is_empty(),
+                    Alt::Prefix(p) => p.chars().count() < 3,
+                }) {
+                    return Err(at(
+                        "terms",
+                        format!("{term:?} has an empty word or a prefix shorter than 3 letters"),
+                    ));
+                }
+                terms.push(alts);
+            }
+            if !seen.insert((raw.lang.clone(), raw.terms.clone())) {
+                return Err(at(
+                    "terms",
+                    "the same terms appear in an earlier cue".into(),
+                ));
+            }
+            entries.push(Entry {
+                class,
+                lang: raw.lang,
+                terms,
+            });
+        }
+        Ok(MetaphorLexicon {
+            entries,
+            fingerprint: crate::models::sha256_str(text),
+        })
+    }
+
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every cue in `text`, in text order; overlapping hits keep the most specific.
+    pub fn find(&self, text: &str) -> Vec<CueMatch> {
+        let tokens = tokenize(text);
+        let mut hits: Vec<CueMatch> = self
+            .entries
+            .iter()
+            .filter_map(|e| match_entry(e, &tokens))
+            .map(|(e, first, last)| CueMatch {
+                class: e.class,
+                start: tokens[first].start,
+                end: tokens[last].end,
+                quote: text
+                    .chars()
+                    .skip(tokens[first].start)
+                    .take(tokens[last].end - tokens[first].start)
+                    .collect(),
+                terms: e.terms.len(),
+                lang: e.lang.clone(),
+            })
+            .collect();
+        // Most specific first (more terms, then longer span), then keep non-overlapping.
+        hits.sort_by(|a, b| {
+            b.terms
+                .cmp(&a.terms)
+                .then((b.end - b.start).cmp(&(a.end - a.start)))
+                .then(a.start.cmp(&b.start))
+        });
+        let mut kept: Vec<CueMatch> = Vec::new();
+        for h in hits {
+            if kept.iter().all(|k| h.end <= k.start || h.start >= k.end) {
+                kept.push(h);
+            }
+        }
+        kept.sort_by_key(|h| h.start);
+        kept
+    }
+}
+
+/// The first place where all of an entry's terms match distinct tokens within its
+/// window; returns (entry, first token, last token).
+fn match_entry<'e>(entry: &'e Entry, tokens: &[Token]) -> Option<(&'e Entry, usize, usize)> {
+    let window = entry.terms.len() + 4;
+    let hits: Vec<Vec<usize>> = entry
+        .terms
+        .iter()
+        .map(|alts| {
+            (0..tokens.len())
+                .filter(|&i| alts.iter().any(|a| a.matches(&tokens[i].text)))
+                .collect()
+        })
+        .collect();
+    if hits.iter().any(Vec::is_empty) {
+        return None;
+    }
+    for anchor in 0..tokens.len() {
+        let end = (anchor + window).min(tokens.len());
+        let mut used: Vec<usize> = Vec::with_capacity(hits.len());
+        for positions in &hits {
+            match positions
+                .iter()
+                .find(|&&p| p >= anchor && p < end && !used.contains(&p))
+            {
+                Some(&p) => used.push(p),
+                None => break,
+            }
+        }
+        if used.len() == hits.len() && used.contains(&anchor) {
+            let first = *used.iter().min().expect("non-empty");
+            let last = *used.iter().max().expect("non-empty");
+            return Some((entry, first, last));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMALL: &str = r#"
+[[cue]]
+lang = "nl"
+class = "journey"
+example = "ik word van het kastje naar de muur gestuurd"
+terms = ["kastje", "muur"]
+
+[[cue]]
+lang = "nl"
+class = "container"
+example = "ik sta op ontploffen"
+terms = ["ontplof*"]
+
+[[cue]]
+lang = "en"
+class = "control"
+example = "I'm at the end of my rope"
+terms = ["end", "rope|tether"]
+"#;
+
+    #[test]
+    fn finds_inflected_and_reordered_cues_with_char_offsets() {
+        let lex = MetaphorLexicon::parse(SMALL, "test").unwrap();
+        let text = "Ze sturen me van het kastje naar de muur, ik ontplof bijna!";
+        let hits = lex.find(text);
+        assert_eq!(hits.len(), 2);
+        assert_eq!(hits[0].class, "journey");
+        assert_eq!(hits[0].quote, "kastje naar de muur");
+        let chars: Vec<char> = text.chars().collect();
+        let quoted: String = chars[hits[0].start..hits[0].end].iter().collect();
+        assert_eq!(quoted, hits[0].quote);
+        assert_eq!(hits[1].quote, "ontplof");
+        // Word order may change: "muur ... kastje" still within the window.
+        assert_eq!(lex.find("de muur en dan weer het kastje").len(), 1);
+        // Too far apart is not the idiom.
+        assert!(lex
+            .find("het kastje is wit en de monteur zette het later tegen de muur")
+            .is_empty());
+    }
+
+    #[test]
+    fn offsets_count_characters_not_bytes() {
+        let lex = MetaphorLexicon::parse(SMALL, "test").unwrap();
+        let hits = lex.find("Ééé, I'm at the end of my tether");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].quote, "end of my tether");
+        assert_eq!(hits[0].start, 16);
+    }
+
+    #[test]
+    fn builtin_lexicon_is_valid_and_large() {
+        let lex = MetaphorLexicon::builtin();
+        assert!(lex.len() >= 450, "{}", lex.len());
+        for lang in ["nl", "en"] {
+            for class in CLASSES {
+                assert!(
+                    lex.entries
+                        .iter()
+                        .any(|e| e.lang == lang && e.class == class),
+                    "no {lang} {class} cue"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn bad_entries_are_named() {
+        let bad = SMALL.replace("class = \"control\"", "class = \"controll\"");
+        let err = MetaphorLexicon::parse(&bad, "lex.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lex.toml: cue #3"), "{err}");
+        assert!(err.contains("class"), "{err}");
+        let err = MetaphorLexicon::parse("[[cue]]\nlang = \"nl\"\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("x.toml"), "{err}");
+    }
+}

@@ -1,0 +1,211 @@
+//! The real [`TextScorer`]: multilingual-e5-small (int8) with subtext's trained heads,
+//! one ONNX model (`models/subtext-scorer.onnx`, made by `models/fetch_models.py`),
+//! tokenised with the XLM-R `tokenizer.json` through the pure-Rust `tokenizers` crate.
+//!
+//! The label lists and calibrated thresholds come from the model's own metadata
+//! (`subtext.scorer`), so a retrained model cannot be read with the wrong labels.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ort::session::Session;
+use ort::value::TensorRef;
+use serde::Deserialize;
+use tokenizers::Tokenizer;
+
+use super::{Labels, TextScorer, TextScores};
+use crate::error::{Error, Result};
+
+/// XLM-R's padding id.
+const PAD: i64 = 1;
+
+#[derive(Debug, Deserialize)]
+struct Meta {
+    schema: u32,
+    query_prefix: String,
+    max_tokens: usize,
+    labels: MetaLabels,
+    emotion_thresholds: Vec<f32>,
+    display_nl: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MetaLabels {
+    emotion: Vec<String>,
+    metaphor: Vec<String>,
+    need: Vec<String>,
+    contact_type: Vec<String>,
+}
+
+pub struct OnnxScorer {
+    session: Session,
+    tokenizer: Tokenizer,
+    labels: Labels,
+    prefix: String,
+    max_tokens: usize,
+    path: PathBuf,
+    sha256: String,
+}
+
+const OUTPUTS: [&str; 6] = [
+    "emotion",
+    "metaphor",
+    "need",
+    "contact_type",
+    "valence",
+    "intensity",
+];
+
+impl OnnxScorer {
+    /// Loads the model and its tokenizer. ONNX Runtime must be initialised
+    /// (`crate::onnx::init_runtime`). `threads`: intra-op threads (1 in batch, where
+    /// whisper owns the other core).
+    pub fn load(model: &Path, tokenizer: &Path, threads: usize) -> Result<Self> {
+        let env = crate::onnx::environment_for(model)?;
+        let load_err = |path: &Path, reason: String| Error::ModelLoad {
+            path: path.to_path_buf(),
+            reason,
+        };
+        for p in [model, tokenizer] {
+            if !p.is_file() {
+                return Err(load_err(
+                    p,
+                    "file not found; run `make models` (models/fetch_models.py) to make it".into(),
+                ));
+            }
+        }
+        let session = Session::builder(env)
+            .and_then(|b| {
+                Ok(b.with_intra_threads(threads.max(1))?
+                    .with_inter_threads(1)?)
+            })
+            .and_then(|mut b| b.commit_from_file(model))
+            .map_err(|e| load_err(model, e.to_string()))?;
+        let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+        if let Some(missing) = OUTPUTS.iter().find(|o| !outputs.contains(o)) {
+            return Err(load_err(
+                model,
+                format!("not a subtext scorer: output {missing:?} missing (has {outputs:?})"),
+            ));
+        }
+        let meta_json = session
+            .metadata()
+            .ok()
+            .and_then(|m| m.custom("subtext.scorer"))
+            .ok_or_else(|| load_err(model, "no `subtext.scorer` metadata".into()))?;
+        let meta: Meta = serde_json::from_str(&meta_json)
+            .map_err(|e| load_err(model, format!("bad `subtext.scorer` metadata: {e}")))?;
+        if meta.schema != 1 || meta.emotion_thresholds.len() != meta.labels.emotion.len() {
+            return Err(load_err(
+                model,
+                "unsupported `subtext.scorer` metadata".into(),
+            ));
+        }
+        let tokenizer_model =
+            Tokenizer::from_file(tokenizer).map_err(|e| load_err(tokenizer, e.to_string()))?;
+        Ok(OnnxScorer {
+            session,
+            tokenizer: tokenizer_model,
+            labels: Labels {
+                emotion: meta.labels.emotion,
+                metaphor: meta.labels.metaphor,
+                need: meta.labels.need,
+                contact_type: meta.labels.contact_type,
+                emotion_thresholds: meta.emotion_thresholds,
+                display_nl: meta.display_nl,
+            },
+            prefix: meta.query_prefix,
+            max_tokens: meta.max_tokens,
+            sha256: crate::models::sha256_file(model)?,
+            path: model.to_path_buf(),
+        })
+    }
+}
+
+impl TextScorer for OnnxScorer {
+    fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    fn name(&self) -> String {
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    fn sha256(&self) -> String {
+        self.sha256.clone()
+    }
+
+    fn score(&mut self, texts: &[&str]) -> Result<Vec<TextScores>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let err = |e: String| Error::Scoring(e);
+        let prefixed: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{}{t}", self.prefix))
+            .collect();
+        let encodings = self
+            .tokenizer
+            .encode_batch(prefixed, true)
+            .map_err(|e| err(e.to_string()))?;
+        let width = encodings
+            .iter()
+            .map(|e| e.get_ids().len().min(self.max_tokens))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let rows = texts.len();
+        let mut ids = vec![PAD; rows * width];
+        let mut mask = vec![0i64; rows * width];
+        for (r, enc) in encodings.iter().enumerate() {
+            let all = enc.get_ids();
+            // Over-long turns keep their start and the closing </s>.
+            let n = all.len().min(width);
+            for (c, &id) in all[..n].iter().enumerate() {
+                ids[r * width + c] = id as i64;
+                mask[r * width + c] = 1;
+            }
+            if all.len() > n {
+                ids[r * width + n - 1] = *all.last().expect("non-empty") as i64;
+            }
+        }
+        let outputs = self
+            .session
+            .run(ort::inputs![
+                "input_ids" => TensorRef::from_array_view(([rows, width], &ids[..])).map_err(|e| err(e.to_string()))?,
+                "attention_mask" => TensorRef::from_array_view(([rows, width], &mask[..])).map_err(|e| err(e.to_string()))?,
+            ])
+            .map_err(|e| err(e.to_string()))?;
+        let mut heads: Vec<(usize, Vec<f32>)> = Vec::with_capacity(OUTPUTS.len());
+        for name in OUTPUTS {
+            let (shape, data) = outputs[name]
+                .try_extract_tensor::<f32>()
+                .map_err(|e| err(e.to_string()))?;
+            let k = shape.get(1).copied().unwrap_or(1) as usize;
+            if data.len() != rows * k {
+                return Err(err(format!(
+                    "output {name} has {} values for {rows} texts",
+                    data.len()
+                )));
+            }
+            heads.push((k, data.to_vec()));
+        }
+        let row = |h: usize, r: usize| {
+            let (k, data) = &heads[h];
+            data[r * k..(r + 1) * k].to_vec()
+        };
+        Ok((0..rows)
+            .map(|r| TextScores {
+                emotion: row(0, r),
+                metaphor: row(1, r),
+                need: row(2, r),
+                contact_type: row(3, r),
+                valence: row(4, r)[0],
+                intensity: row(5, r)[0],
+            })
+            .collect())
+    }
+}
