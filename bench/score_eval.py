@@ -288,6 +288,21 @@ def main(argv=None) -> int:
             found += any(ps < e and s < pe for ps, pe in pred)
     results["idioms_id10m_nl_recall"] = {"spans": total, "recall": round(found / total, 3) if total else 0.0}
 
+    # Share of end-to-end batch time spent on tags: the samples with and without them.
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        times = {}
+        for label, extra in (("with_tags", []), ("no_tags", ["--no-tags"])):
+            start = time.perf_counter()
+            proc = subprocess.run([str(args.binary), "batch", "--no-progress", "-q", "--force", *extra,
+                                   str(ROOT / "samples"), "--out", str(Path(tmp) / label)],
+                                  capture_output=True, text=True)
+            times[label] = round(time.perf_counter() - start, 2)
+            if proc.returncode != 0:
+                sys.exit(f"score_eval: batch failed:\n{proc.stderr}")
+    share = (times["with_tags"] - times["no_tags"]) / times["with_tags"]
+    results["batch_share"] = {**times, "tag_share": round(share, 3)}
+
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "score_eval.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -302,6 +317,7 @@ def main(argv=None) -> int:
               f"contact acc {s['contact_type_accuracy']}\n  per label: {s['emotion_f1']}")
     print(f"\nidioms (ID10M nl dev, silver): {results['idioms_id10m_nl_recall']}")
     print(f"speed: {results['speed']}")
+    print(f"batch time share of tags (samples/): {results['batch_share']}")
     return 0
 
 
