@@ -165,3 +165,78 @@ fn golden_json_and_jsonl() {
     let back: Transcript = serde_json::from_str(&render(&t, Format::Json)).unwrap();
     assert_eq!(back, t);
 }
+
+/// A scorer fake: every text gets the same scores; the customer's turns are tagged
+/// with what the tagger makes of them, with no model involved.
+struct FixedScorer(subtext::score::Labels);
+
+impl subtext::score::TextScorer for FixedScorer {
+    fn labels(&self) -> &subtext::score::Labels {
+        &self.0
+    }
+    fn score(&mut self, texts: &[&str]) -> subtext::Result<Vec<subtext::score::TextScores>> {
+        Ok(texts
+            .iter()
+            .map(|_| subtext::score::TextScores {
+                emotion: vec![0.9, 0.1],
+                metaphor: vec![0.8, 0.2],
+                need: vec![0.2, 0.8],
+                contact_type: vec![0.3, 0.7],
+                valence: -0.5,
+                intensity: 0.6,
+            })
+            .collect())
+    }
+    fn name(&self) -> String {
+        "fixed".into()
+    }
+    fn sha256(&self) -> String {
+        "1".repeat(64)
+    }
+}
+
+#[test]
+fn tagging_adds_tags_voice_cues_and_labels_and_changes_the_settings_hash() {
+    let labels = subtext::score::Labels {
+        emotion: vec!["frustration".into(), "neutral".into()],
+        metaphor: vec!["none".into(), "journey".into()],
+        need: vec!["none".into(), "ownership".into()],
+        contact_type: vec!["other".into(), "complaint".into()],
+        emotion_thresholds: vec![0.5, 0.5],
+        display_nl: [("frustration".to_string(), "frustratie".to_string())].into(),
+    };
+    let tagger = subtext::score::Tagger::new(
+        subtext::score::lexicon::MetaphorLexicon::builtin(),
+        subtext::score::TagConfig::default(),
+    );
+    let plain = run(ChannelLayout::AgentCustomer);
+    let t = fake_pipeline(ChannelLayout::AgentCustomer)
+        .with_tagging(Box::new(FixedScorer(labels)), tagger)
+        .run_audio(
+            stereo_bursts(),
+            "bursts.wav",
+            "0".repeat(64),
+            Instant::now(),
+        )
+        .unwrap();
+    assert_ne!(t.call.settings_hash, plain.call.settings_hash);
+    assert_eq!(t.call.model.scorer.as_deref(), Some("fixed"));
+    assert_eq!(
+        t.labels.as_ref().unwrap().display_nl["frustration"],
+        "frustratie"
+    );
+    assert_eq!(t.turns.len(), 3);
+    for turn in &t.turns {
+        let tags = turn.tags.as_ref().expect("every turn is tagged");
+        assert_eq!(tags.emotions[0].id, "frustration");
+        assert_eq!(tags.need.as_ref().unwrap().id, "ownership");
+        let voice = turn.acoustic.as_ref().expect("voice cues from the track");
+        // A steady 300 Hz tone: its pitch is found, and every burst is equally loud.
+        assert!((voice.pitch_hz.unwrap() - 300.0).abs() < 15.0, "{voice:?}");
+        assert!(voice.loudness_db.abs() < 0.5, "{voice:?}");
+    }
+    assert!(plain
+        .turns
+        .iter()
+        .all(|t| t.tags.is_none() && t.acoustic.is_none()));
+}
