@@ -18,6 +18,9 @@ demo: build models
 	@echo
 	@echo "== samples/tagged/call-en-1.vtt =="
 	@cat samples/tagged/call-en-1.vtt
+	@echo
+	@echo "== tags of a few lines (subtext score) =="
+	@./target/release/subtext score --pretty "Dit is de derde keer dat ik bel, ik word van het kastje naar de muur gestuurd." | head -40
 
 ## test: set up everything, then run all tests with the real models
 test: deps models

@@ -239,4 +239,11 @@ fn tagging_adds_tags_voice_cues_and_labels_and_changes_the_settings_hash() {
         .turns
         .iter()
         .all(|t| t.tags.is_none() && t.acoustic.is_none()));
+    // The text view shows the stated tags as one short badge line per turn.
+    let text = render(&t, Format::Text);
+    assert!(
+        text.lines()
+            .all(|l| l.ends_with("{frustration 0.90; need ownership}")),
+        "{text}"
+    );
 }

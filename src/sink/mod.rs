@@ -82,14 +82,33 @@ pub fn render(transcript: &Transcript, format: Format) -> String {
             .iter()
             .map(|t| {
                 format!(
-                    "[{}] {}: {}\n",
+                    "[{}] {}: {}{}\n",
                     subtitles::clock(t.start, '.', false),
                     t.speaker.title(),
-                    t.text
+                    t.text,
+                    t.tags.as_ref().map(tag_badges).unwrap_or_default()
                 )
             })
             .collect(),
     }
+}
+
+/// `  {frustration 0.95; journey "kastje naar de muur"; need ownership}`: the stated
+/// tags of a turn in one short line for the text view.
+fn tag_badges(tags: &crate::types::TurnTags) -> String {
+    let mut parts: Vec<String> = tags
+        .emotions
+        .iter()
+        .map(|e| format!("{} {:.2}", e.id, e.confidence))
+        .collect();
+    parts.extend(tags.metaphors.iter().map(|m| match &m.quote {
+        Some(q) => format!("{} \"{q}\"", m.class),
+        None => m.class.clone(),
+    }));
+    if let Some(need) = &tags.need {
+        parts.push(format!("need {}", need.id));
+    }
+    format!("  {{{}}}", parts.join("; "))
 }
 
 /// Writes `contents` to `path` through a temporary file in the same folder and a
