@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -43,7 +44,7 @@ def run_score(binary: Path, texts: list, threads_cpu: str = "0") -> tuple:
     """Tags for every text, and the seconds it took (pinned to one core)."""
     clean = [re.sub(r"\s+", " ", t).strip() or "." for t in texts]
     cmd = [str(binary), "score", "--no-redact"]
-    if threads_cpu is not None and shutil_which("taskset"):
+    if threads_cpu is not None and shutil.which("taskset"):
         cmd = ["taskset", "-c", threads_cpu] + cmd
     start = time.perf_counter()
     proc = subprocess.run(cmd, input="\n".join(clean) + "\n", capture_output=True, text=True)
@@ -54,11 +55,6 @@ def run_score(binary: Path, texts: list, threads_cpu: str = "0") -> tuple:
     if len(rows) != len(clean):
         sys.exit(f"score_eval: {len(clean)} texts in, {len(rows)} results out")
     return rows, seconds
-
-
-def shutil_which(name: str):
-    import shutil
-    return shutil.which(name)
 
 
 # ----------------------------------------------------------------------- metrics

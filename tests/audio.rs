@@ -92,6 +92,16 @@ fn p(path: &Path) -> &str {
 
 /// Checks channel count, rate, duration (within 1%) and one tone per channel.
 /// `tolerance` is the allowed relative amplitude error (lossy codecs get more).
+/// `probe_duration` (header only) agrees with `expected` seconds within `tolerance`.
+fn assert_probed(path: &Path, expected: f64, tolerance: f64) {
+    let probed = decode::probe_duration(path).unwrap();
+    assert!(
+        (probed - expected).abs() <= tolerance,
+        "{}: probed {probed}, expected {expected}",
+        path.display()
+    );
+}
+
 fn check(audio: &Audio, path: &Path, rate: u32, n_channels: usize, secs: f64, tolerance: f64) {
     check_within(
         audio,
@@ -179,12 +189,7 @@ fn wav_every_pcm_layout_rate_and_channel_count() {
                 let audio = decode::decode_file(&path).unwrap();
                 // 8-bit carries about 1% quantisation noise.
                 check(&audio, &path, rate, usize::from(n_channels), 1.0, 0.02);
-                let probed = decode::probe_duration(&path).unwrap();
-                assert!(
-                    (probed - 1.0).abs() < 1e-9,
-                    "{}: probed {probed}",
-                    path.display()
-                );
+                assert_probed(&path, 1.0, 1e-9);
             }
         }
     }
@@ -241,12 +246,7 @@ fn flac_and_vorbis_decode_with_right_channels_duration_and_tones() {
                 sox_encode(&wav, &[], &path);
                 let audio = decode::decode_file(&path).unwrap_or_else(|e| panic!("{e}"));
                 check(&audio, &path, rate, usize::from(n_channels), 2.0, tolerance);
-                let probed = decode::probe_duration(&path).unwrap();
-                assert!(
-                    (probed - 2.0).abs() <= 0.02,
-                    "{}: probed {probed}",
-                    path.display()
-                );
+                assert_probed(&path, 2.0, 0.02);
             }
         }
     }
@@ -309,12 +309,7 @@ fn mp3_with_lame_tag_is_trimmed_exactly() {
             assert!(status.success(), "lame failed on {}", wav.display());
             let audio = decode::decode_file(&path).unwrap_or_else(|e| panic!("{e}"));
             check(&audio, &path, rate, usize::from(n_channels), 2.0, 0.1);
-            let probed = decode::probe_duration(&path).unwrap();
-            assert!(
-                (probed - 2.0).abs() <= 0.02,
-                "{}: probed {probed}",
-                path.display()
-            );
+            assert_probed(&path, 2.0, 0.02);
         }
     }
 }
@@ -395,12 +390,7 @@ fn telephony_wavs_mulaw_alaw_and_adpcm_go_through_symphonia() {
             sox_encode(&src, encoding, &path);
             let audio = decode::decode_file(&path).unwrap_or_else(|e| panic!("{e}"));
             check(&audio, &path, rate, usize::from(n_channels), 2.0, tolerance);
-            let probed = decode::probe_duration(&path).unwrap();
-            assert!(
-                (probed - 2.0).abs() <= 0.02,
-                "{}: probed {probed}",
-                path.display()
-            );
+            assert_probed(&path, 2.0, 0.02);
         }
     }
 }

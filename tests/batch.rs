@@ -12,12 +12,7 @@ use serde_json::Value;
 
 use crate::common;
 
-fn subtext() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_subtext"));
-    cmd.env("SUBTEXT_MODELS", common::root().join("models"))
-        .env_remove("RUST_LOG");
-    cmd
-}
+use crate::common::subtext;
 
 fn run(cmd: &mut Command) -> Output {
     let output = cmd.output().expect("subtext runs");

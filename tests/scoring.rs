@@ -3,18 +3,11 @@
 //! across Dutch and English, and the tags inside a transcribed call.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::common;
-
-fn subtext() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_subtext"));
-    cmd.env("SUBTEXT_MODELS", common::root().join("models"))
-        .env_remove("RUST_LOG");
-    cmd
-}
+use crate::common::subtext;
 
 /// Scores texts through stdin, one JSON object per text.
 fn score(texts: &[&str]) -> Vec<Value> {

@@ -5,6 +5,8 @@
 //! about the moment. Pitch is a plain normalised autocorrelation on 8 kHz frames:
 //! enough for level and range, and cheap (well under 1% of the transcription time).
 
+use std::collections::HashMap;
+
 use crate::types::{AcousticCues, Speaker, Turn};
 
 const RATE: usize = 16_000;
@@ -42,17 +44,21 @@ pub fn measure(turns: &[Turn], tracks: &[TrackAudio]) -> Vec<Option<AcousticCues
         })
         .collect();
 
-    // The speaker's median turn loudness is their baseline.
-    let baseline = |speaker: Speaker| {
-        let mut levels: Vec<f32> = turns
-            .iter()
-            .zip(&raw)
-            .filter(|(t, _)| t.speaker == speaker)
-            .filter_map(|(_, r)| r.map(|(db, _)| db))
-            .collect();
-        levels.sort_by(f32::total_cmp);
-        levels.get(levels.len() / 2).copied().unwrap_or(0.0)
-    };
+    // The speaker's median turn loudness is their baseline (once per speaker).
+    let mut levels: HashMap<Speaker, Vec<f32>> = HashMap::new();
+    for (turn, r) in turns.iter().zip(&raw) {
+        if let Some((db, _)) = r {
+            levels.entry(turn.speaker).or_default().push(*db);
+        }
+    }
+    let baselines: HashMap<Speaker, f32> = levels
+        .into_iter()
+        .map(|(speaker, mut dbs)| {
+            dbs.sort_by(f32::total_cmp);
+            (speaker, dbs[dbs.len() / 2])
+        })
+        .collect();
+    let baseline = |speaker: Speaker| baselines.get(&speaker).copied().unwrap_or(0.0);
 
     turns
         .iter()

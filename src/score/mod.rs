@@ -213,10 +213,10 @@ impl Tagger {
             .collect();
         // Similar lengths together waste less work on padding.
         order.sort_by_key(|&i| turns[i].text.len());
+        let labels = scorer.labels().clone();
         for batch in order.chunks(BATCH) {
             let texts: Vec<&str> = batch.iter().map(|&i| turns[i].text.as_str()).collect();
             let scores = scorer.score(&texts)?;
-            let labels = scorer.labels().clone();
             for (&i, s) in batch.iter().zip(&scores) {
                 let tags = self.tag(
                     &labels,
