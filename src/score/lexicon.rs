@@ -264,8 +264,10 @@ impl MetaphorLexicon {
     }
 }
 
-/// The first place where all of an entry's terms match distinct tokens within its
-/// window; returns (entry, first token, last token).
+/// The tightest place (the first of equals) where all of an entry's terms match
+/// distinct tokens within its window; returns (entry, first token, last token).
+/// Tightest, because a term may also occur earlier in the turn ("elke dag komen
+/// ... goed voor de dag komen"), and the quote should be the idiom itself.
 fn match_entry<'e>(entry: &'e Entry, tokens: &[Token]) -> Option<(&'e Entry, usize, usize)> {
     let window = entry.terms.len() + 4;
     let hits: Vec<Vec<usize>> = entry
@@ -280,6 +282,7 @@ fn match_entry<'e>(entry: &'e Entry, tokens: &[Token]) -> Option<(&'e Entry, usi
     if hits.iter().any(Vec::is_empty) {
         return None;
     }
+    let mut best: Option<(usize, usize)> = None;
     for anchor in 0..tokens.len() {
         let end = (anchor + window).min(tokens.len());
         let mut used: Vec<usize> = Vec::with_capacity(hits.len());
@@ -295,10 +298,12 @@ fn match_entry<'e>(entry: &'e Entry, tokens: &[Token]) -> Option<(&'e Entry, usi
         if used.len() == hits.len() && used.contains(&anchor) {
             let first = *used.iter().min().expect("non-empty");
             let last = *used.iter().max().expect("non-empty");
-            return Some((entry, first, last));
+            if best.is_none_or(|(f, l)| last - first < l - f) {
+                best = Some((first, last));
+            }
         }
     }
-    None
+    best.map(|(first, last)| (entry, first, last))
 }
 
 #[cfg(test)]
@@ -343,6 +348,9 @@ terms = ["end", "rope|tether"]
         assert!(lex
             .find("het kastje is wit en de monteur zette het later tegen de muur")
             .is_empty());
+        // A term seen earlier in the turn: the quote is the idiom, not the stretch.
+        let hits = lex.find("Het kastje, weer het kastje naar de muur");
+        assert_eq!(hits[0].quote, "kastje naar de muur");
     }
 
     #[test]
