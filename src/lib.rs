@@ -4,7 +4,9 @@
 //! `audio` (file → 16 kHz PCM per channel) → `vad` (speech spans) →
 //! `asr` (chunks → timed words) → `turns` (words of both speakers → turns) →
 //! `redact` → `score` (emotion, metaphor, need tags and voice cues) →
-//! `sink` (JSON, WebVTT, SRT). `batch` runs it over many files.
+//! `hints` (agent hints from a catalog) → `summary` (curve, outcome, follow-up) →
+//! `sink` (JSON, WebVTT, SRT, text) and `show` (terminal and Markdown views).
+//! `batch` runs it over many files.
 
 pub mod asr;
 pub mod audio;
@@ -13,13 +15,16 @@ pub mod chunk;
 #[cfg(all(feature = "whisper", feature = "onnx"))]
 pub mod engine;
 pub mod error;
+pub mod hints;
 pub mod models;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 pub mod pipeline;
 pub mod redact;
 pub mod score;
+pub mod show;
 pub mod sink;
+pub mod summary;
 pub mod turns;
 pub mod types;
 pub mod vad;

@@ -204,4 +204,204 @@ pub struct Transcript {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<LabelTable>,
     pub turns: Vec<Turn>,
+    /// Hints an agent would have seen, in time order (absent without tags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hints: Option<Vec<Hint>>,
+    /// The call as a whole: emotion curve, trajectory, moments, outcome, follow-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<CallSummary>,
+}
+
+/// A suggestion for the agent about what may lie behind a customer turn. Worded as
+/// a possibility, quoting the customer; `evidence` says why it fired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hint {
+    /// The customer turn it belongs to.
+    pub turn: usize,
+    /// When it would have appeared live: the end of that turn, in seconds.
+    pub time: f64,
+    /// The catalog entry that produced it.
+    pub id: String,
+    /// The need (question behind the question) the hint serves.
+    pub need: String,
+    /// `nl` or `en`: the call's language.
+    pub language: String,
+    pub text: String,
+    /// At most one open question the agent may ask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// The lowest confidence among the tags the hint rests on (0..1).
+    pub confidence: f32,
+    pub evidence: HintEvidence,
+}
+
+/// The tags, signals and quoted words a hint rests on.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HintEvidence {
+    /// The customer's own words the hint quotes.
+    pub quote: String,
+    /// Where the quote came from: `metaphor`, `signal` or `turn`.
+    pub quote_source: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub emotions: Vec<LabelScore>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metaphor: Option<MetaphorCue>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need: Option<LabelScore>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_type: Option<LabelScore>,
+    /// Catalog signals found in this turn's words (e.g. `hold_time`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signals: Vec<String>,
+    /// What the call so far added (earlier signals, `worsening`, `negative_streak`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<String>,
+    pub valence: f32,
+    pub intensity: f32,
+}
+
+/// A call seen whole, computed from its turns and tags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallSummary {
+    /// One entry per speaker with tagged turns (absent without tags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub curves: Vec<SpeakerCurve>,
+    /// The call's trajectory: the customer's (or, in mono calls, the single speaker's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trajectory: Option<Trajectory>,
+    /// Negative peak, recovery and 9+ moments, in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moments: Vec<Moment>,
+    /// Main contact type of the call, from the customer's turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_type: Option<LabelScore>,
+    pub outcome: Outcome,
+    pub talk: TalkStats,
+    pub follow_up: FollowUp,
+}
+
+/// Valence and intensity of one speaker over the call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeakerCurve {
+    pub speaker: Speaker,
+    /// One point per tagged turn, raw and smoothed.
+    pub points: Vec<CurvePoint>,
+    /// Seconds between samples of `valence` and `intensity`.
+    pub step: f64,
+    /// The smoothed curve resampled every `step` seconds from 0, for plotting.
+    pub valence: Vec<f32>,
+    pub intensity: Vec<f32>,
+    pub start: EmotionState,
+    /// The most strongly felt point: |valence| × (0.5 + intensity), negative points
+    /// weighing 1.5× (a negative peak outweighs an equal positive one).
+    pub peak: EmotionState,
+    pub end: EmotionState,
+    pub trajectory: Trajectory,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub turn: usize,
+    /// Middle of the turn, in seconds.
+    pub time: f64,
+    pub valence: f32,
+    pub intensity: f32,
+    /// Exponentially smoothed over the speaker's earlier turns.
+    pub smooth_valence: f32,
+    pub smooth_intensity: f32,
+}
+
+/// Where a speaker stood at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmotionState {
+    pub turn: usize,
+    pub time: f64,
+    pub valence: f32,
+    pub intensity: f32,
+    /// The turn's most likely emotion.
+    pub emotion: String,
+}
+
+/// How a speaker's feeling moved over the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trajectory {
+    /// Ended clearly better than it started, without a negative-to-positive turn.
+    Improving,
+    /// Ended clearly worse than it started.
+    Worsening,
+    /// No clear change.
+    Stable,
+    /// Went from negative to positive (the service-recovery moment) and stayed there.
+    Recovered,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MomentKind {
+    /// The most negative point of the customer's curve.
+    NegativePeak,
+    /// The first positive turn after a negative one.
+    Recovery,
+    /// A clearly positive, strongly felt turn (a "9+" moment).
+    PositivePeak,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Moment {
+    pub kind: MomentKind,
+    pub turn: usize,
+    pub time: f64,
+    pub speaker: Speaker,
+    pub valence: f32,
+    pub intensity: f32,
+    /// The words of that turn (redacted like the transcript).
+    pub quote: String,
+}
+
+/// Whether the customer's matter got solved (functional), kept apart from how the
+/// customer felt at the end (emotional).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub functional: FunctionalOutcome,
+    /// The words that decided `functional` (empty when unknown).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    /// The customer's end state: positive, neutral or negative (absent without tags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emotional: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FunctionalOutcome {
+    Resolved,
+    Partly,
+    NotResolved,
+    Unknown,
+}
+
+/// Who talked how much, silences and interruptions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TalkStats {
+    pub agent_seconds: f64,
+    pub customer_seconds: f64,
+    /// Share of talk time that is the agent's (absent in mono calls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_talk_ratio: Option<f32>,
+    /// Share of the call in which nobody speaks.
+    pub silence_share: f32,
+    /// Seconds in which both speak.
+    pub overlap_seconds: f64,
+    /// Turns that started while the other speaker was still talking.
+    pub interruptions_by_agent: usize,
+    pub interruptions_by_customer: usize,
+}
+
+/// Whether someone should get back to this customer, and why (closed-loop feedback).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub needed: bool,
+    /// complaint, unrecovered_negative_end, cancellation_intent, compliment_to_thank.
+    pub reasons: Vec<String>,
 }

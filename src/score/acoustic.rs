@@ -168,7 +168,7 @@ fn pitch(x: &[f32]) -> Option<(f32, f32)> {
 
 /// Seconds of this turn during which another speaker talks, and whether it began
 /// while another speaker's turn was under way.
-fn overlap_with_others(turn: &Turn, turns: &[Turn]) -> (f64, bool) {
+pub(crate) fn overlap_with_others(turn: &Turn, turns: &[Turn]) -> (f64, bool) {
     let mut overlap = 0.0;
     let mut interrupts = false;
     for other in turns.iter().filter(|o| o.speaker != turn.speaker) {

@@ -21,6 +21,44 @@ use crate::error::Result;
 use crate::types::{AcousticCues, CueSource, LabelScore, LabelTable, MetaphorCue, Turn, TurnTags};
 use lexicon::MetaphorLexicon;
 
+/// The tag ids a hint catalog may name. The model's metadata is the source of the
+/// labels at run time (`models/scorer/taxonomy.py` defines both); these let a catalog
+/// be checked without loading the model.
+pub const EMOTIONS: [&str; 14] = [
+    "anger",
+    "frustration",
+    "disappointment",
+    "sadness",
+    "worry",
+    "uncertainty",
+    "distrust",
+    "indifference",
+    "relief",
+    "trust",
+    "appreciation",
+    "joy",
+    "surprise",
+    "neutral",
+];
+pub const NEEDS: [&str; 9] = [
+    "none",
+    "be_heard",
+    "reassurance",
+    "clarity_control",
+    "fairness",
+    "time_effort",
+    "ownership",
+    "rescue_moment",
+    "belonging",
+];
+pub const CONTACT_TYPES: [&str; 5] = [
+    "other",
+    "question",
+    "complaint",
+    "compliment",
+    "cancellation",
+];
+
 /// What the scorer's heads mean, in output order, and the emotion thresholds
 /// calibrated on the in-domain dev split (read from the model's metadata).
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::types::{Transcript, Turn};
 
-pub use subtitles::{to_srt, to_vtt};
+pub use subtitles::{clock, to_srt, to_vtt};
 
 /// The output formats subtext can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,16 +86,19 @@ pub fn render(transcript: &Transcript, format: Format) -> String {
                     subtitles::clock(t.start, '.', false),
                     t.speaker.title(),
                     t.text,
-                    t.tags.as_ref().map(tag_badges).unwrap_or_default()
+                    t.tags
+                        .as_ref()
+                        .map(|tags| format!("  {{{}}}", tag_badges(tags).join("; ")))
+                        .unwrap_or_default()
                 )
             })
             .collect(),
     }
 }
 
-/// `  {frustration 0.95; journey "kastje naar de muur"; need ownership}`: the stated
-/// tags of a turn in one short line for the text view.
-fn tag_badges(tags: &crate::types::TurnTags) -> String {
+/// `frustration 0.95`, `journey "kastje naar de muur"`, `need ownership`: the stated
+/// tags of a turn as short badges for the text and `show` views.
+pub fn tag_badges(tags: &crate::types::TurnTags) -> Vec<String> {
     let mut parts: Vec<String> = tags
         .emotions
         .iter()
@@ -108,7 +111,7 @@ fn tag_badges(tags: &crate::types::TurnTags) -> String {
     if let Some(need) = &tags.need {
         parts.push(format!("need {}", need.id));
     }
-    format!("  {{{}}}", parts.join("; "))
+    parts
 }
 
 /// Writes `contents` to `path` through a temporary file in the same folder and a
