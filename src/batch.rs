@@ -63,6 +63,10 @@ pub struct FileReport {
     pub output: Option<String>,
     pub audio_seconds: f64,
     pub processing_seconds: f64,
+    /// Why someone should get back to this customer (empty: no follow-up needed);
+    /// the batch's closed-loop list.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub follow_up: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -227,7 +231,7 @@ pub fn run(
         );
         let elapsed = file_started.elapsed().as_secs_f64();
         let entry = match outcome {
-            Ok((status, audio_seconds)) => {
+            Ok((status, audio_seconds, follow_up)) => {
                 if status == Status::Done {
                     report.done += 1;
                     done_audio += audio_seconds;
@@ -249,6 +253,7 @@ pub fn run(
                     ),
                     audio_seconds,
                     processing_seconds: elapsed,
+                    follow_up,
                 }
             }
             Err(error) => {
@@ -262,6 +267,7 @@ pub fn run(
                     output: None,
                     audio_seconds: *duration,
                     processing_seconds: elapsed,
+                    follow_up: Vec::new(),
                 }
             }
         };
@@ -290,7 +296,7 @@ fn process_one(
     source: &str,
     probed_duration: f64,
     on_call: Option<&mut CallSink<'_>>,
-) -> Result<(Status, f64)> {
+) -> Result<(Status, f64, Vec<String>)> {
     let stdout_error = |e| Error::io("<stdout>", e);
     let sha256 = crate::models::sha256_file(&input.path)?;
     let earlier = (!options.force)
@@ -308,7 +314,7 @@ fn process_one(
         if let Some(on_call) = on_call {
             on_call(&transcript).map_err(stdout_error)?;
         }
-        return Ok((Status::Skipped, probed_duration));
+        return Ok((Status::Skipped, probed_duration, follow_up(&transcript)));
     }
     let started = Instant::now();
     let audio = crate::audio::load(&input.path)?;
@@ -320,7 +326,19 @@ fn process_one(
     if let Some(on_call) = on_call {
         on_call(&transcript).map_err(stdout_error)?;
     }
-    Ok((Status::Done, transcript.call.duration))
+    Ok((
+        Status::Done,
+        transcript.call.duration,
+        follow_up(&transcript),
+    ))
+}
+
+fn follow_up(transcript: &Transcript) -> Vec<String> {
+    transcript
+        .summary
+        .as_ref()
+        .map(|s| s.follow_up.reasons.clone())
+        .unwrap_or_default()
 }
 
 fn write_summary(out: &Path, report: &BatchReport) -> Result<()> {

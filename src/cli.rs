@@ -53,6 +53,47 @@ pub enum Command {
         after_help = "Examples:\n  subtext score \"Ik word van het kastje naar de muur gestuurd\"\n  subtext score --pretty \"I'm boiling, I've been on hold for an hour\"\n  subtext score < turns.txt > tags.jsonl"
     )]
     Score(ScoreArgs),
+    /// Show a tagged call for reading: turns with speaker, time, tag badges and
+    /// hints, then the summary (emotion curve, moments, outcome, follow-up).
+    #[command(
+        after_help = "Examples:\n  subtext show tagged/call-nl-1.subtext.json\n  subtext show --markdown tagged/call-nl-1.subtext.json > call.md"
+    )]
+    Show(ShowArgs),
+    /// Check a hint catalog (TOML) and list its entries; with --print-default,
+    /// print the built-in catalog to start your own from.
+    #[command(
+        after_help = "Examples:\n  subtext hints --print-default > my-hints.toml\n  subtext hints my-hints.toml\n  subtext batch calls/ --hints my-hints.toml"
+    )]
+    Hints(HintsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// A `NAME.subtext.json` written by `batch` or `transcribe`.
+    pub input: PathBuf,
+    /// Write Markdown (for sharing) instead of the terminal view.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Colour in the terminal view: auto (when stdout is a terminal and NO_COLOR
+    /// is unset), always or never.
+    #[arg(long, default_value = "auto")]
+    pub color: ColorArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Debug)]
+pub struct HintsArgs {
+    /// The catalog file to check (the built-in one when not given).
+    pub catalog: Option<PathBuf>,
+    /// Print the built-in catalog (TOML) on stdout.
+    #[arg(long, conflicts_with = "catalog")]
+    pub print_default: bool,
 }
 
 #[derive(Args, Debug)]
@@ -71,6 +112,22 @@ pub struct ScoreArgs {
     /// Indented JSON and the label display names, for reading in a terminal.
     #[arg(long)]
     pub pretty: bool,
+    /// Also give the hint an agent would see if the text were a customer's first
+    /// turn in a call.
+    #[arg(long)]
+    pub hints: bool,
+    /// A hint catalog (TOML) to use instead of the built-in one (implies --hints).
+    #[arg(long)]
+    pub catalog: Option<PathBuf>,
+    /// Language of the hint text.
+    #[arg(long, default_value = "nl")]
+    pub language: HintLanguageArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum HintLanguageArg {
+    Nl,
+    En,
 }
 
 #[derive(Args, Debug)]
@@ -147,6 +204,10 @@ pub struct EngineArgs {
     /// A metaphor lexicon (TOML) to use instead of the built-in one.
     #[arg(long)]
     pub lexicon: Option<PathBuf>,
+    /// A hint catalog (TOML) to use instead of the built-in one; `subtext hints
+    /// --print-default` prints the built-in one to start from.
+    #[arg(long)]
+    pub hints: Option<PathBuf>,
 }
 
 impl EngineArgs {
@@ -191,6 +252,7 @@ impl EngineArgs {
             },
             tags: !self.no_tags,
             lexicon: self.lexicon.clone(),
+            hints: self.hints.clone(),
         })
     }
 }

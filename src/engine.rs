@@ -39,6 +39,8 @@ pub struct EngineOptions {
     pub tags: bool,
     /// A metaphor lexicon to use instead of the built-in one.
     pub lexicon: Option<PathBuf>,
+    /// A hint catalog to use instead of the built-in one.
+    pub hints: Option<PathBuf>,
 }
 
 impl Default for EngineOptions {
@@ -52,6 +54,7 @@ impl Default for EngineOptions {
             pipeline: PipelineConfig::default(),
             tags: true,
             lexicon: None,
+            hints: None,
         }
     }
 }
@@ -61,6 +64,12 @@ pub fn build(options: &EngineOptions) -> Result<Pipeline> {
     if options.jobs == 0 {
         return Err(Error::Config("--jobs must be at least 1".into()));
     }
+    // Checked before any model loads, so a typo in the catalog fails fast.
+    let hints = options
+        .hints
+        .as_deref()
+        .map(crate::hints::HintCatalog::load)
+        .transpose()?;
     let model_path = options
         .model
         .clone()
@@ -101,7 +110,10 @@ pub fn build(options: &EngineOptions) -> Result<Pipeline> {
         scorer_sha256: None,
     };
     let settings = format!("{:?}", options.decode);
-    let pipeline = Pipeline::new(vad, workers, options.pipeline.clone(), info, &settings)?;
+    let mut pipeline = Pipeline::new(vad, workers, options.pipeline.clone(), info, &settings)?;
+    if let Some(catalog) = hints {
+        pipeline = pipeline.with_hints(catalog);
+    }
     if !options.tags {
         return Ok(pipeline);
     }

@@ -51,6 +51,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Score(args) => score(args),
+        Command::Show(args) => show(args),
+        Command::Hints(args) => hints(args),
         Command::Batch(args) => {
             let interrupt = install_interrupt_handler()?;
             let mut formats: Vec<Format> = args.format.iter().map(|f| (*f).into()).collect();
@@ -87,6 +89,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report.speed_x_realtime,
                 args.out.join(batch::SUMMARY_FILE).display()
             );
+                let follow_up = report
+                    .files
+                    .iter()
+                    .filter(|f| !f.follow_up.is_empty())
+                    .count();
+                if follow_up > 0 {
+                    eprintln!("subtext: {follow_up} call(s) flagged for follow-up (see follow_up in the summary)");
+                }
             }
             for file in report
                 .files
@@ -117,6 +127,71 @@ struct ScoreLine<'a> {
     /// Dutch display names of the emotions (`--pretty` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     emotions_nl: Option<Vec<String>>,
+    /// The agent hint (`--hints` only; null when none fires).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<Option<subtext::Hint>>,
+}
+
+/// `subtext show`: a tagged call for reading, in the terminal or as Markdown.
+fn show(args: cli::ShowArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let path = &args.input;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let transcript: subtext::Transcript = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a subtext transcript (NAME.subtext.json)",
+            path.display()
+        )
+    })?;
+    let style = if args.markdown {
+        subtext::show::Style::Markdown
+    } else {
+        let color = match args.color {
+            cli::ColorArg::Always => true,
+            cli::ColorArg::Never => false,
+            cli::ColorArg::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        subtext::show::Style::Terminal { color }
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(subtext::show::render(&transcript, style).as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `subtext hints`: checks a catalog and lists it, or prints the built-in one.
+fn hints(args: cli::HintsArgs) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    if args.print_default {
+        out.write_all(subtext::hints::catalog::BUILTIN.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let catalog = match &args.catalog {
+        Some(path) => subtext::hints::HintCatalog::load(path)?,
+        None => subtext::hints::HintCatalog::builtin(),
+    };
+    let name = args
+        .catalog
+        .as_ref()
+        .map_or("built-in catalog".to_string(), |p| p.display().to_string());
+    writeln!(
+        out,
+        "{name}: valid: {} hints, {} signals, {} mirror sentences",
+        catalog.entries.len(),
+        catalog.signals.len(),
+        catalog.mirror.len()
+    )?;
+    for e in &catalog.entries {
+        writeln!(
+            out,
+            "  {:<28} need {:<16} priority {:>3}",
+            e.id, e.need, e.priority
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `subtext score`: texts from the arguments or stdin lines, one JSON line each.
@@ -131,6 +206,16 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
     let (mut scorer, tagger) =
         subtext::engine::build_tagging(&models_dir, args.lexicon.as_deref(), 1)?;
     let labels = scorer.labels().clone();
+    let table = labels.table();
+    let catalog = match (&args.catalog, args.hints) {
+        (Some(path), _) => Some(subtext::hints::HintCatalog::load(path)?),
+        (None, true) => Some(subtext::hints::HintCatalog::builtin()),
+        (None, false) => None,
+    };
+    let language = match args.language {
+        cli::HintLanguageArg::Nl => "nl",
+        cli::HintLanguageArg::En => "en",
+    };
     let mut out = std::io::stdout().lock();
     let mut emit = |batch: &[String]| -> anyhow::Result<()> {
         let texts: Vec<String> = batch
@@ -147,6 +232,20 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
         let scores = scorer.score(&refs)?;
         for (text, s) in texts.iter().zip(&scores) {
             let tags = tagger.tag(&labels, text, s, None);
+            let hint = catalog.as_ref().map(|catalog| {
+                // Each text is the customer's first turn of a call of its own.
+                let turn = subtext::Turn {
+                    id: 0,
+                    speaker: subtext::Speaker::Customer,
+                    start: 0.0,
+                    end: 0.0,
+                    text: text.clone(),
+                    words: Vec::new(),
+                    tags: Some(tags.clone()),
+                    acoustic: None,
+                };
+                subtext::hints::HintEngine::new(catalog, language, Some(&table)).observe(&turn)
+            });
             // Serialised from the typed struct (not a `Value`) so f32s print short.
             let line = ScoreLine {
                 emotions_nl: args.pretty.then(|| {
@@ -163,6 +262,7 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
                 }),
                 text,
                 tags,
+                hint,
             };
             if args.pretty {
                 writeln!(out, "{}", serde_json::to_string_pretty(&line)?)?;

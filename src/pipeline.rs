@@ -14,6 +14,7 @@ use crate::asr::{AsrSegment, Language, Transcriber};
 use crate::audio::{self, Audio};
 use crate::chunk::{self, Chunk, ChunkConfig};
 use crate::error::{Error, Result};
+use crate::hints::HintCatalog;
 use crate::score::acoustic::{self, TrackAudio};
 use crate::score::{Tagger, TextScorer};
 use crate::turns::{self, TurnConfig};
@@ -75,6 +76,8 @@ pub struct Pipeline {
     settings_hash: String,
     /// The tag scorer and the rules that turn its scores into tags; None: untagged.
     tagging: Option<(BoxedScorer, Tagger)>,
+    /// Hint catalog: hints for tagged calls, and the phrases the summary reads.
+    hints: HintCatalog,
 }
 
 /// A track of the call: whose voice, and its 16 kHz samples.
@@ -109,6 +112,7 @@ impl Pipeline {
             models,
             settings_hash,
             tagging: None,
+            hints: HintCatalog::builtin(),
         })
     }
 
@@ -125,6 +129,17 @@ impl Pipeline {
             tagger.config()
         ));
         self.tagging = Some((scorer, tagger));
+        self
+    }
+
+    /// Uses another hint catalog than the built-in one; it joins the settings hash.
+    pub fn with_hints(mut self, catalog: HintCatalog) -> Self {
+        self.settings_hash = crate::models::sha256_str(&format!(
+            "{}|hints {}",
+            self.settings_hash,
+            catalog.fingerprint()
+        ));
+        self.hints = catalog;
         self
     }
 
@@ -214,7 +229,7 @@ impl Pipeline {
 
         let processing_seconds = started.elapsed().as_secs_f64();
         tracing::info!(%source, turns = turns.len(), speech_seconds, processing_seconds, language = language.code(), "call transcribed");
-        Ok(Transcript {
+        let mut transcript = Transcript {
             schema: SCHEMA_VERSION.to_string(),
             call: CallMeta {
                 source: source.to_string(),
@@ -234,7 +249,14 @@ impl Pipeline {
             },
             labels,
             turns,
-        })
+            hints: None,
+            summary: None,
+        };
+        if transcript.labels.is_some() {
+            transcript.hints = Some(crate::hints::hints_for_call(&self.hints, &transcript));
+        }
+        transcript.summary = Some(crate::summary::summarize(&transcript, &self.hints));
+        Ok(transcript)
     }
 
     fn split_tracks(&self, audio: Audio) -> Vec<Track> {

@@ -286,6 +286,22 @@ fn every_turn_carries_tags_voice_cues_and_the_label_table() {
             .any(|t| t["tags"]["valence"].as_f64().unwrap() < -0.2),
         "no negative customer turn"
     );
+    // Hints and the call summary come with the tags; a complaint is flagged for
+    // follow-up, in the transcript and in the batch's closed-loop list.
+    assert!(json["hints"].is_array(), "{json}");
+    let reasons = &json["summary"]["follow_up"]["reasons"];
+    assert!(
+        reasons.as_array().unwrap().contains(&"complaint".into()),
+        "{reasons}"
+    );
+    let summary = summary(&f.out);
+    let file = summary["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["source"].as_str().unwrap().ends_with("call-en-1.wav"))
+        .unwrap();
+    assert_eq!(&file["follow_up"], reasons, "{file}");
 }
 
 #[test]

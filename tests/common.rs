@@ -1,8 +1,11 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -20,4 +23,36 @@ pub fn subtext() -> Command {
     cmd.env("SUBTEXT_MODELS", root().join("models"))
         .env_remove("RUST_LOG");
     cmd
+}
+
+/// `subtext score ARGS` with `texts` as stdin lines: one JSON object per text.
+pub fn score_lines(args: &[&str], texts: &[&str]) -> Vec<Value> {
+    let mut child = subtext()
+        .arg("score")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("subtext runs");
+    let input = texts.join("\n") + "\n";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), texts.len());
+    rows
 }

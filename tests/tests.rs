@@ -7,5 +7,6 @@ mod common;
 mod audio;
 mod batch;
 mod formats;
+mod hints;
 mod scoring;
 mod vad;
