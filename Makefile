@@ -21,6 +21,12 @@ demo: build models
 	@echo
 	@echo "== tags of a few lines (subtext score) =="
 	@./target/release/subtext score --pretty "Dit is de derde keer dat ik bel, ik word van het kastje naar de muur gestuurd." | head -40
+	@echo
+	@echo "== the hint an agent would see for it (subtext score --hints) =="
+	@./target/release/subtext score --hints "Dit is de derde keer dat ik bel, ik word van het kastje naar de muur gestuurd." | $(VPY) -c 'import json,sys; h=json.load(sys.stdin)["hint"] or {}; print(h.get("text", "(no hint)"), h.get("question") or "")'
+	@echo
+	@echo "== a tagged call with hints and summary (subtext show samples/tagged/call-en-2.subtext.json) =="
+	@./target/release/subtext show samples/tagged/call-en-2.subtext.json
 
 ## test: set up everything, then run all tests with the real models
 test: deps models
@@ -56,6 +62,7 @@ bench: build models
 	$(VPY) -m pip install -q -r bench/requirements.txt
 	$(VPY) bench/asr_bench.py
 	$(VPY) bench/score_eval.py
+	$(VPY) bench/hint_eval.py
 
 ## train: retrain the tag heads (models/scorer/heads.json) from models/scorer/labelled
 ## and ../shared/evaldata, then rebuild the scorer and record it in the manifest
