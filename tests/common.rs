@@ -25,6 +25,17 @@ pub fn subtext() -> Command {
     cmd
 }
 
+/// Runs `cmd`, failing the test with its stderr unless it succeeds.
+pub fn run_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("subtext runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// `subtext score ARGS` with `texts` as stdin lines: one JSON object per text.
 pub fn score_lines(args: &[&str], texts: &[&str]) -> Vec<Value> {
     let mut child = subtext()

@@ -3,7 +3,6 @@
 //! errors, and golden files of the sample calls' summaries and views.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::OnceLock;
 
 use serde_json::Value;
@@ -11,7 +10,7 @@ use serde_json::Value;
 use subtext::hints::catalog::persuasion_word;
 use subtext::hints::HintCatalog;
 
-use crate::common::{root, score_lines, subtext};
+use crate::common::{root, run_ok, score_lines, subtext};
 
 /// `../shared/domain.md` §6 as customer turns: the needs the hint may serve (the
 /// question behind the question, in our taxonomy) and words of the cue it must quote.
@@ -205,17 +204,12 @@ fn samples() -> &'static Tagged {
         let out = dir.path().join("tagged");
         // Run from the repository root with a relative input, so the sources in the
         // golden files read `samples/...` wherever the checkout lies.
-        let status = subtext()
-            .current_dir(root())
-            .args(["batch", "--no-progress", "--format", "json", "samples"])
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
+        run_ok(
+            subtext()
+                .current_dir(root())
+                .args(["batch", "--no-progress", "--format", "json", "samples"])
+                .arg("--out")
+                .arg(&out),
         );
         Tagged { _dir: dir, out }
     })
@@ -228,17 +222,7 @@ fn call(name: &str) -> (PathBuf, Value) {
 }
 
 fn show(path: &Path, extra: &[&str]) -> String {
-    let out: Output = subtext()
-        .arg("show")
-        .arg(path)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(subtext().arg("show").arg(path).args(extra));
     String::from_utf8(out.stdout).unwrap()
 }
 

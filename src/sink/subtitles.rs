@@ -3,8 +3,7 @@
 use crate::types::Transcript;
 
 /// `HH:MM:SS.mmm` (VTT, `sep = '.'`) or `HH:MM:SS,mmm` (SRT, `sep = ','`); with
-/// `hours = false`, `MM:SS.m` for compact text views.
-/// `mm:ss.d` (or `hh:mm:ss{sep}mmm` with `hours`).
+/// `hours = false`, `MM:SS.d` for compact text views.
 pub fn clock(seconds: f64, sep: char, hours: bool) -> String {
     let ms = (seconds.max(0.0) * 1000.0).round() as u64;
     let (h, m, s, milli) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
