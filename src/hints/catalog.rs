@@ -300,9 +300,16 @@ impl HintCatalog {
                     .and_then(|v| v.as_str())
                     .unwrap_or("?")
                     .to_string();
-                value
-                    .try_into::<Entry>()
-                    .map_err(|e| fail(format!("hint '{id}' (entry {}): {}", n + 1, e.message())))
+                // The path names the field of a wrong type (`when.min_intensity`).
+                serde_path_to_error::deserialize::<_, Entry>(value).map_err(|e| {
+                    let field = e.path().to_string();
+                    let message = e.into_inner().message().to_string();
+                    let at = format!("hint '{id}' (entry {})", n + 1);
+                    fail(match field.as_str() {
+                        "." | "" => format!("{at}: {message}"),
+                        _ => format!("{at}, field `{field}`: {message}"),
+                    })
+                })
             })
             .collect::<Result<Vec<Entry>>>()?;
         for (n, entry) in entries.iter().enumerate() {
@@ -621,7 +628,7 @@ text = { nl = "Mogelijk speelt: verloren tijd. Klant noemt \"{quote}\".", en = "
         );
         let e = error_of(&MINIMAL.replace("need = ", "colour = \"red\"\nneed = "));
         assert!(
-            e.contains("my.toml") && e.contains("unknown field `colour`"),
+            e.contains("my.toml: hint 'lost-time' (entry 1), field `colour`: unknown field"),
             "{e}"
         );
         let e = error_of(&MINIMAL.replace("when = { signals = [\"hold_time\"] }", "when = {}"));
