@@ -58,12 +58,12 @@ pub fn summarize(transcript: &Transcript, catalog: &HintCatalog) -> CallSummary 
         }
         .to_string()
     });
+    let (functional, evidence) = functional_outcome(turns, catalog);
     let outcome = Outcome {
-        functional: FunctionalOutcome::Unknown,
-        evidence: Vec::new(),
+        functional,
+        evidence,
         emotional,
     };
-    let outcome = functional_outcome(turns, catalog, outcome);
 
     // A signal in a customer turn whose tone is at least `min_valence` (when tagged).
     let said = |signal: &str, min_valence: f32| {
@@ -307,7 +307,7 @@ fn contact_type(customer_turns: &[&Turn]) -> Option<LabelScore> {
 /// Reads the last turns for what was said about the matter. The latest turn that
 /// says something decides; within one turn an open problem beats a promise still to
 /// keep, which beats a solution.
-fn functional_outcome(turns: &[Turn], catalog: &HintCatalog, mut outcome: Outcome) -> Outcome {
+fn functional_outcome(turns: &[Turn], catalog: &HintCatalog) -> (FunctionalOutcome, Vec<String>) {
     let tail = &turns[turns.len().saturating_sub(OUTCOME_TURNS)..];
     let kinds = [
         ("not_resolved", FunctionalOutcome::NotResolved),
@@ -318,13 +318,11 @@ fn functional_outcome(turns: &[Turn], catalog: &HintCatalog, mut outcome: Outcom
         for (kind, result) in kinds {
             let found = catalog.outcome.get(kind).and_then(|s| s.find(&turn.text));
             if let Some(words) = found {
-                outcome.functional = result;
-                outcome.evidence = vec![words.to_string()];
-                return outcome;
+                return (result, vec![words.to_string()]);
             }
         }
     }
-    outcome
+    (FunctionalOutcome::Unknown, Vec::new())
 }
 
 fn talk(turns: &[Turn], duration: f64) -> TalkStats {

@@ -79,22 +79,15 @@ impl<'a> HintEngine<'a> {
             .collect();
         let context = self.context(tags.valence);
 
-        let hint = self.choose(turn, &signals, &context);
+        let chosen = self.choose(turn, &signals, &context);
         // The call so far grows whether or not a hint fired.
         self.seen_signals
             .extend(signals.iter().map(|(id, _)| id.to_string()));
         self.valences.push(tags.valence);
-        if let Some(h) = &hint {
-            self.fired.insert(h.id.clone());
-            let priority = self
-                .catalog
-                .entries
-                .iter()
-                .find(|e| e.id == h.id)
-                .map_or(0, |e| e.priority);
-            self.last = Some((h.time, priority));
-        }
-        hint
+        let (hint, priority) = chosen?;
+        self.fired.insert(hint.id.clone());
+        self.last = Some((hint.time, priority));
+        Some(hint)
     }
 
     /// Context flags for a turn with valence `valence`, from the call before it.
@@ -116,7 +109,13 @@ impl<'a> HintEngine<'a> {
         flags
     }
 
-    fn choose(&self, turn: &Turn, signals: &[(&str, &str)], context: &[String]) -> Option<Hint> {
+    /// The hint due for `turn`, if any, with its entry's priority.
+    fn choose(
+        &self,
+        turn: &Turn,
+        signals: &[(&str, &str)],
+        context: &[String],
+    ) -> Option<(Hint, i64)> {
         let tags = turn.tags.as_ref()?;
         let settings = &self.catalog.settings;
         let mut candidates: Vec<Candidate> = self
@@ -140,7 +139,8 @@ impl<'a> HintEngine<'a> {
                 return None;
             }
         }
-        Some(self.render(turn, best, signals, context))
+        let priority = best.entry.priority;
+        Some((self.render(turn, best, signals, context), priority))
     }
 
     fn render(
