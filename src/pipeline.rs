@@ -101,9 +101,14 @@ impl Pipeline {
                 "at least one transcription worker is needed".into(),
             ));
         }
+        // The hint catalog shapes hints and summary, so the built-in one counts too:
+        // a new release with an edited catalog redoes calls on resume.
+        let hints = HintCatalog::builtin();
         let settings_hash = crate::models::sha256_str(&format!(
-            "{SCHEMA_VERSION}|{config:?}|{}|{}|{settings}",
-            models.asr_sha256, models.vad
+            "{SCHEMA_VERSION}|{config:?}|{}|{}|{settings}|hints {}",
+            models.asr_sha256,
+            models.vad,
+            hints.fingerprint()
         ));
         Ok(Pipeline {
             vad,
@@ -112,7 +117,7 @@ impl Pipeline {
             models,
             settings_hash,
             tagging: None,
-            hints: HintCatalog::builtin(),
+            hints,
         })
     }
 
