@@ -203,15 +203,16 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
         .models_dir
         .clone()
         .unwrap_or_else(subtext::models::models_dir);
-    let (mut scorer, tagger) =
-        subtext::engine::build_tagging(&models_dir, args.lexicon.as_deref(), 1)?;
-    let labels = scorer.labels().clone();
-    let table = labels.table();
+    // The catalog first: a typo in it fails before the model loads.
     let catalog = match (&args.catalog, args.hints) {
         (Some(path), _) => Some(subtext::hints::HintCatalog::load(path)?),
         (None, true) => Some(subtext::hints::HintCatalog::builtin()),
         (None, false) => None,
     };
+    let (mut scorer, tagger) =
+        subtext::engine::build_tagging(&models_dir, args.lexicon.as_deref(), 1)?;
+    let labels = scorer.labels().clone();
+    let table = labels.table();
     let language = match args.language {
         cli::HintLanguageArg::Nl => "nl",
         cli::HintLanguageArg::En => "en",

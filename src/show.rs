@@ -65,6 +65,29 @@ impl Writer {
     fn markdown(&self) -> bool {
         self.style == Style::Markdown
     }
+
+    /// `start -0.60 frustration → peak -0.70 at 00:08.7 → end +0.40 relief · recovered  ▁▂▅▇`
+    fn curve_text(&self, c: &SpeakerCurve) -> String {
+        let v = |x: f32| {
+            let s = format!("{x:+.2}");
+            match x {
+                x if x <= NEGATIVE_VALENCE => self.paint(Paint::Negative, &s),
+                x if x >= POSITIVE_VALENCE => self.paint(Paint::Positive, &s),
+                _ => s,
+            }
+        };
+        let trajectory = format!("{:?}", c.trajectory).to_lowercase();
+        format!(
+            "start {} {} → peak {} at {} → end {} {} · {trajectory}  {}",
+            v(c.start.valence),
+            c.start.emotion,
+            v(c.peak.valence),
+            clock(c.peak.time, '.', false),
+            v(c.end.valence),
+            c.end.emotion,
+            sparkline(&c.valence, 40)
+        )
+    }
 }
 
 /// Renders a transcript in `style`.
@@ -254,31 +277,6 @@ fn summary_lines(w: &mut Writer, s: &CallSummary, t: &Transcript) {
         for (k, v) in rows {
             w.line(&format!("  {k:<13}{v}"));
         }
-    }
-}
-
-impl Writer {
-    /// `start -0.60 frustration → peak -0.70 at 00:08.7 → end +0.40 relief · recovered  ▁▂▅▇`
-    fn curve_text(&self, c: &SpeakerCurve) -> String {
-        let v = |x: f32| {
-            let s = format!("{x:+.2}");
-            match x {
-                x if x <= NEGATIVE_VALENCE => self.paint(Paint::Negative, &s),
-                x if x >= POSITIVE_VALENCE => self.paint(Paint::Positive, &s),
-                _ => s,
-            }
-        };
-        let trajectory = format!("{:?}", c.trajectory).to_lowercase();
-        format!(
-            "start {} {} → peak {} at {} → end {} {} · {trajectory}  {}",
-            v(c.start.valence),
-            c.start.emotion,
-            v(c.peak.valence),
-            clock(c.peak.time, '.', false),
-            v(c.end.valence),
-            c.end.emotion,
-            sparkline(&c.valence, 40)
-        )
     }
 }
 
