@@ -239,6 +239,32 @@ mod silero {
         assert!(total(&spans) <= 1.0, "loud white noise: {spans:?}");
     }
 
+    /// Live mode feeds the model in whatever pieces stdin delivers: the probabilities,
+    /// and so the spans, must be those of the whole track.
+    #[test]
+    fn streaming_in_pieces_gives_the_probabilities_of_the_whole() {
+        let (pcm, _) = padded_speech();
+        let mut vad = silero();
+        let whole = vad.probabilities(&pcm).unwrap();
+        let mut stream = subtext::vad::silero::VadStream::default();
+        let mut pieces = Vec::new();
+        let mut pos = 0;
+        for len in [100, 512, 1000, 20_000, 7, 160].iter().cycle() {
+            if pos >= pcm.len() {
+                break;
+            }
+            let end = (pos + len).min(pcm.len());
+            pieces.extend(vad.push(&mut stream, &pcm[pos..end]).unwrap());
+            pos = end;
+        }
+        pieces.extend(vad.finish(&mut stream).unwrap());
+        assert_eq!(pieces.len(), whole.len());
+        for (i, (a, b)) in pieces.iter().zip(&whole).enumerate() {
+            // Blocks of different sizes round differently in the last bits.
+            assert!((a - b).abs() < 1e-4, "window {i}: {a} vs {b}");
+        }
+    }
+
     /// Single-threaded throughput; `cargo test --release --test integration vad -- --nocapture`
     /// prints it. Asserts only a floor far below what any x86-64 machine reaches, so it
     /// does not flake on a busy CI box.

@@ -39,71 +39,176 @@ pub fn to_rate(audio: Audio, rate: u32) -> Result<Audio> {
     if from == rate {
         return Ok(audio);
     }
-    if from == 0 || rate == 0 {
-        return Err(Error::Config(format!(
-            "cannot resample from {from} Hz to {rate} Hz"
-        )));
-    }
-    let frames = audio.frames();
-    let out_len = output_len(frames, from, rate);
-    let n_channels = audio.channels.len();
-    if frames == 0 || n_channels == 0 {
-        return Ok(Audio {
-            sample_rate: rate,
-            source_rate: audio.source_rate,
-            channels: vec![Vec::new(); n_channels],
-        });
-    }
-
-    // rubato rounds the block up to a whole number of "ratio units" (from/gcd input
-    // frames). Asking for an even number of units makes both FFT sizes even, so the
-    // filter's centre, and hence `output_delay()`, falls on a whole output sample.
-    let unit = (from / gcd(from, rate)) as usize;
-    let units = ((BLOCK / unit).max(2) + 1) & !1;
-    let mut resampler =
-        FftFixedInOut::<f32>::new(from as usize, rate as usize, units * unit, n_channels).map_err(
-            |e| Error::Config(format!("cannot resample from {from} Hz to {rate} Hz: {e}")),
-        )?;
-    let chunk_in = resampler.input_frames_next();
-    let chunk_out = resampler.output_frames_next();
-    let delay = resampler.output_delay();
-
-    let wanted = delay + out_len;
-    let mut out: Vec<Vec<f32>> = vec![Vec::with_capacity(wanted + chunk_out); n_channels];
-    let mut block_in = vec![vec![0.0f32; chunk_in]; n_channels];
-    let mut block_out = vec![vec![0.0f32; chunk_out]; n_channels];
-    let mut pos = 0;
-    // Past the end of the input the blocks are zeros: that flushes the filter tail.
-    while out[0].len() < wanted {
-        let end = (pos + chunk_in).min(frames);
-        for (block, channel) in block_in.iter_mut().zip(&audio.channels) {
-            let take = end.saturating_sub(pos);
-            if take > 0 {
-                block[..take].copy_from_slice(&channel[pos..end]);
-            }
-            block[take..].fill(0.0);
-        }
-        pos += chunk_in;
-        let (_, written) = resampler
-            .process_into_buffer(&block_in, &mut block_out, None)
-            .map_err(|e| {
-                Error::Config(format!(
-                    "resampling from {from} Hz to {rate} Hz failed: {e}"
-                ))
-            })?;
-        for (channel, block) in out.iter_mut().zip(&block_out) {
-            channel.extend_from_slice(&block[..written]);
-        }
-    }
-    for channel in &mut out {
-        channel.drain(..delay);
-        channel.truncate(out_len);
+    let mut resampler = StreamResampler::new(from, rate, audio.channels.len())?;
+    let mut out = resampler.push(&audio.channels)?;
+    for (channel, tail) in out.iter_mut().zip(resampler.finish()?) {
+        channel.extend(tail);
     }
     Ok(Audio {
         sample_rate: rate,
         source_rate: audio.source_rate,
         channels: out,
     })
+}
+
+/// Resampling of audio that arrives in pieces (live input). What comes out over all
+/// calls to [`push`](Self::push) and [`finish`](Self::finish) equals [`to_rate`] on
+/// the whole: the same filter, the delay dropped, the tail flushed. Until `finish`,
+/// the output trails the input by about one block (~64 ms at 16 kHz).
+pub struct StreamResampler {
+    from: u32,
+    to: u32,
+    /// None when no conversion is needed.
+    resampler: Option<FftFixedInOut<f32>>,
+    /// Input not yet filling a block, per channel.
+    pending: Vec<Vec<f32>>,
+    block_out: Vec<Vec<f32>>,
+    /// Output samples still to drop at the start (the filter's delay).
+    to_skip: usize,
+    frames_in: usize,
+    frames_out: usize,
+}
+
+impl StreamResampler {
+    /// # Errors
+    /// [`Error::Config`] when either rate is 0.
+    pub fn new(from: u32, to: u32, channels: usize) -> Result<Self> {
+        if from == 0 || to == 0 {
+            return Err(Error::Config(format!(
+                "cannot resample from {from} Hz to {to} Hz"
+            )));
+        }
+        let (resampler, to_skip, block_out) = if from == to || channels == 0 {
+            (None, 0, Vec::new())
+        } else {
+            // rubato rounds the block up to a whole number of "ratio units" (from/gcd
+            // input frames). Asking for an even number of units makes both FFT sizes
+            // even, so the filter's centre, and hence `output_delay()`, falls on a
+            // whole output sample.
+            let unit = (from / gcd(from, to)) as usize;
+            let units = ((BLOCK / unit).max(2) + 1) & !1;
+            let resampler =
+                FftFixedInOut::<f32>::new(from as usize, to as usize, units * unit, channels)
+                    .map_err(|e| {
+                        Error::Config(format!("cannot resample from {from} Hz to {to} Hz: {e}"))
+                    })?;
+            let delay = resampler.output_delay();
+            let block_out = vec![vec![0.0f32; resampler.output_frames_next()]; channels];
+            (Some(resampler), delay, block_out)
+        };
+        Ok(StreamResampler {
+            from,
+            to,
+            resampler,
+            pending: vec![Vec::new(); channels],
+            block_out,
+            to_skip,
+            frames_in: 0,
+            frames_out: 0,
+        })
+    }
+
+    /// Takes the next frames (one slice per channel, all the same length) and returns
+    /// the output they complete.
+    pub fn push<C: AsRef<[f32]>>(&mut self, input: &[C]) -> Result<Vec<Vec<f32>>> {
+        let frames = input.first().map_or(0, |c| c.as_ref().len());
+        self.frames_in += frames;
+        let mut out = vec![Vec::new(); input.len()];
+        let Some(resampler) = &self.resampler else {
+            for (o, c) in out.iter_mut().zip(input) {
+                o.extend_from_slice(c.as_ref());
+            }
+            self.frames_out += frames;
+            return Ok(out);
+        };
+        let chunk_in = resampler.input_frames_next();
+        let mut pos = 0;
+        // Top up a partial block first, then run whole blocks straight from the input
+        // (no copy of a long file), and keep the rest for next time.
+        if !self.pending[0].is_empty() {
+            let take = (chunk_in - self.pending[0].len()).min(frames);
+            for (p, c) in self.pending.iter_mut().zip(input) {
+                p.extend_from_slice(&c.as_ref()[..take]);
+            }
+            pos = take;
+            if self.pending[0].len() == chunk_in {
+                let block = std::mem::take(&mut self.pending);
+                self.process(&block, &mut out)?;
+                self.pending = block
+                    .into_iter()
+                    .map(|mut b| {
+                        b.clear();
+                        b
+                    })
+                    .collect();
+            }
+        }
+        while frames - pos >= chunk_in {
+            let block: Vec<&[f32]> = input
+                .iter()
+                .map(|c| &c.as_ref()[pos..pos + chunk_in])
+                .collect();
+            self.process(&block, &mut out)?;
+            pos += chunk_in;
+        }
+        for (p, c) in self.pending.iter_mut().zip(input) {
+            p.extend_from_slice(&c.as_ref()[pos..]);
+        }
+        Ok(out)
+    }
+
+    /// End of input: flushes the filter with zeros and returns the last output, so
+    /// the total is `round(frames_in * to / from)` samples per channel.
+    pub fn finish(&mut self) -> Result<Vec<Vec<f32>>> {
+        let n_channels = self.pending.len();
+        let mut out = vec![Vec::new(); n_channels];
+        let Some(resampler) = &self.resampler else {
+            return Ok(out);
+        };
+        let chunk_in = resampler.input_frames_next();
+        let wanted = output_len(self.frames_in, self.from, self.to);
+        while self.frames_out < wanted {
+            let mut block = std::mem::take(&mut self.pending);
+            for b in &mut block {
+                b.resize(chunk_in, 0.0);
+            }
+            self.process(&block, &mut out)?;
+            self.pending = block
+                .into_iter()
+                .map(|mut b| {
+                    b.clear();
+                    b
+                })
+                .collect();
+        }
+        let extra = self.frames_out - wanted;
+        for channel in &mut out {
+            channel.truncate(channel.len() - extra);
+        }
+        self.frames_out = wanted;
+        Ok(out)
+    }
+
+    /// One block through the filter; output appended to `out` after the delay.
+    fn process<C: AsRef<[f32]>>(&mut self, block: &[C], out: &mut [Vec<f32>]) -> Result<()> {
+        let (from, to) = (self.from, self.to);
+        let resampler = self
+            .resampler
+            .as_mut()
+            .expect("only called when resampling");
+        let (_, written) = resampler
+            .process_into_buffer(block, &mut self.block_out, None)
+            .map_err(|e| {
+                Error::Config(format!("resampling from {from} Hz to {to} Hz failed: {e}"))
+            })?;
+        let skip = self.to_skip.min(written);
+        self.to_skip -= skip;
+        for (channel, produced) in out.iter_mut().zip(&self.block_out) {
+            channel.extend_from_slice(&produced[skip..written]);
+        }
+        self.frames_out += written - skip;
+        Ok(())
+    }
 }
 
 /// The mean of all channels, for stages that want one signal (a mono VAD pass, a
@@ -180,6 +285,36 @@ mod tests {
             .collect();
         let periods = (crossings.len() - 1) as f64;
         periods * f64::from(rate) / (crossings[crossings.len() - 1] - crossings[0])
+    }
+
+    #[test]
+    fn streaming_in_pieces_equals_the_whole() {
+        for &(from, to) in &[
+            (8_000, 16_000),
+            (44_100, 16_000),
+            (48_000, 16_000),
+            (16_000, 16_000),
+        ] {
+            let left = sine(300.0, from, 12_345, 0.5, 0.0);
+            let right = sine(700.0, from, 12_345, 0.3, 1.0);
+            let whole = to_rate(Audio::new(from, vec![left.clone(), right.clone()]), to).unwrap();
+            let mut stream = StreamResampler::new(from, to, 2).unwrap();
+            let mut got = vec![Vec::new(), Vec::new()];
+            // Uneven pieces, some smaller than a block, one empty.
+            let mut pos = 0;
+            for len in [1, 0, 500, 3000, 77, 4096, 9999] {
+                let end = (pos + len).min(left.len());
+                let out = stream.push(&[&left[pos..end], &right[pos..end]]).unwrap();
+                for (g, o) in got.iter_mut().zip(out) {
+                    g.extend(o);
+                }
+                pos = end;
+            }
+            for (g, o) in got.iter_mut().zip(stream.finish().unwrap()) {
+                g.extend(o);
+            }
+            assert_eq!(got, whole.channels, "{from} -> {to}");
+        }
     }
 
     #[test]

@@ -34,8 +34,11 @@ pub struct HintEngine<'a> {
     labels: Option<&'a LabelTable>,
     /// Signals of earlier customer turns.
     seen_signals: BTreeSet<String>,
-    /// Valence of earlier customer turns.
-    valences: Vec<f32>,
+    /// Whether an earlier customer turn was negative.
+    earlier_negative: bool,
+    /// Valence of the last two customer turns, newest last (all the trend rules
+    /// read; a live stream may run for hours).
+    recent: Vec<f32>,
     fired: BTreeSet<String>,
     /// Time and priority of the last hint shown.
     last: Option<(f64, i64)>,
@@ -57,7 +60,8 @@ impl<'a> HintEngine<'a> {
             language: language.to_string(),
             labels,
             seen_signals: BTreeSet::new(),
-            valences: Vec::new(),
+            earlier_negative: false,
+            recent: Vec::with_capacity(3),
             fired: BTreeSet::new(),
             last: None,
         }
@@ -83,7 +87,11 @@ impl<'a> HintEngine<'a> {
         // The call so far grows whether or not a hint fired.
         self.seen_signals
             .extend(signals.iter().map(|(id, _)| id.to_string()));
-        self.valences.push(tags.valence);
+        self.earlier_negative |= tags.valence <= NEGATIVE_VALENCE;
+        self.recent.push(tags.valence);
+        if self.recent.len() > 2 {
+            self.recent.remove(0);
+        }
         let (hint, priority) = chosen?;
         self.fired.insert(hint.id.clone());
         self.last = Some((hint.time, priority));
@@ -93,10 +101,10 @@ impl<'a> HintEngine<'a> {
     /// Context flags for a turn with valence `valence`, from the call before it.
     fn context(&self, valence: f32) -> Vec<String> {
         let mut flags: Vec<String> = self.seen_signals.iter().cloned().collect();
-        if self.valences.iter().any(|&v| v <= NEGATIVE_VALENCE) {
+        if self.earlier_negative {
             flags.push("earlier_negative".into());
         }
-        let recent: Vec<f32> = self.valences.iter().rev().take(2).copied().collect();
+        let recent = &self.recent;
         if recent.len() == 2 && valence <= -0.2 && recent.iter().all(|&v| v <= -0.2) {
             flags.push("negative_streak".into());
         }

@@ -64,27 +64,72 @@ pub fn measure(turns: &[Turn], tracks: &[TrackAudio]) -> Vec<Option<AcousticCues
     turns
         .iter()
         .zip(&raw)
-        .map(|(turn, r)| {
-            let (db, pitch) = (*r)?;
-            let spoken = (turn.end - turn.start).max(0.05);
-            let pauses: f64 = turn
-                .words
-                .windows(2)
-                .map(|w| w[1].start - w[0].end)
-                .filter(|gap| *gap > PAUSE)
-                .sum();
-            let (overlap, interrupts) = overlap_with_others(turn, turns);
-            Some(AcousticCues {
-                loudness_db: round1(db - baseline(turn.speaker)),
-                pitch_hz: pitch.map(|(median, _)| round1(median)),
-                pitch_range_st: pitch.map(|(_, range)| round1(range)),
-                speech_rate: round1(turn.words.len() as f32 / (spoken - pauses).max(0.05) as f32),
-                pauses: round1(pauses as f32),
-                overlap: round1(overlap as f32),
-                interrupts,
-            })
-        })
+        .map(|(turn, r)| Some(cues(turn, (*r)?, baseline(turn.speaker), turns)))
         .collect()
+}
+
+/// Voice cues for live mode, one turn at a time: the baseline is the speaker's
+/// median turn so far, and the audio is that of the turn's own utterance.
+#[derive(Debug, Default)]
+pub struct LiveVoice {
+    levels: HashMap<Speaker, Vec<f32>>,
+}
+
+/// Turns per speaker kept for the live baseline: enough for a stable median, and
+/// memory stays flat on a stream that never ends.
+const LIVE_BASELINE_TURNS: usize = 200;
+
+impl LiveVoice {
+    /// `pcm` is the speaker's audio from stream time `pcm_start`; `others` are the
+    /// recent turns, for overlap and interruptions.
+    pub fn measure(
+        &mut self,
+        turn: &Turn,
+        pcm: &[f32],
+        pcm_start: f64,
+        others: &[Turn],
+    ) -> Option<AcousticCues> {
+        let mut local = turn.clone();
+        local.start -= pcm_start;
+        local.end -= pcm_start;
+        for w in &mut local.words {
+            w.start -= pcm_start;
+            w.end -= pcm_start;
+        }
+        let samples = speech_samples(&local, pcm);
+        if samples.len() < RATE / 10 {
+            return None;
+        }
+        let raw = (rms_db(&samples), pitch(&samples));
+        let levels = self.levels.entry(turn.speaker).or_default();
+        if levels.len() == LIVE_BASELINE_TURNS {
+            levels.remove(0);
+        }
+        levels.push(raw.0);
+        let mut sorted = levels.clone();
+        sorted.sort_by(f32::total_cmp);
+        Some(cues(turn, raw, sorted[sorted.len() / 2], others))
+    }
+}
+
+fn cues(turn: &Turn, (db, pitch): RawVoice, baseline: f32, turns: &[Turn]) -> AcousticCues {
+    let spoken = (turn.end - turn.start).max(0.05);
+    let pauses: f64 = turn
+        .words
+        .windows(2)
+        .map(|w| w[1].start - w[0].end)
+        .filter(|gap| *gap > PAUSE)
+        .sum();
+    let (overlap, interrupts) = overlap_with_others(turn, turns);
+    AcousticCues {
+        loudness_db: round1(db - baseline),
+        pitch_hz: pitch.map(|(median, _)| round1(median)),
+        pitch_range_st: pitch.map(|(_, range)| round1(range)),
+        speech_rate: round1(turn.words.len() as f32 / (spoken - pauses).max(0.05) as f32),
+        pauses: round1(pauses as f32),
+        overlap: round1(overlap as f32),
+        interrupts,
+    }
 }
 
 /// How much the voice adds to intensity, 0..1 (0.5 = this speaker's usual turn).

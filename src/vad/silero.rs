@@ -108,6 +108,28 @@ impl VadConfig {
     }
 }
 
+/// The per-track state of a streaming pass: the LSTM state, the tail of the last
+/// window (the model's context) and samples that do not yet fill a window. One per
+/// channel; the session is shared.
+#[derive(Debug, Clone)]
+pub struct VadStream {
+    h: [f32; STATE],
+    c: [f32; STATE],
+    context: [f32; CONTEXT],
+    pending: Vec<f32>,
+}
+
+impl Default for VadStream {
+    fn default() -> Self {
+        VadStream {
+            h: [0.0; STATE],
+            c: [0.0; STATE],
+            context: [0.0; CONTEXT],
+            pending: Vec::with_capacity(WINDOW * 2),
+        }
+    }
+}
+
 /// Silero VAD v6 on a single-threaded ONNX Runtime session.
 ///
 /// Needs [`crate::onnx::init_runtime`] first. One instance per worker thread:
@@ -171,27 +193,52 @@ impl SileroVad {
     /// One speech probability per 32 ms window (`ceil(pcm.len() / 512)` values); the
     /// last window is zero-padded. The LSTM state starts from zero on every call.
     pub fn probabilities(&mut self, pcm: &[f32]) -> Result<Vec<f32>> {
-        let n_windows = pcm.len().div_ceil(WINDOW);
+        let mut stream = VadStream::default();
+        let mut probs = self.push(&mut stream, pcm)?;
+        probs.extend(self.finish(&mut stream)?);
+        Ok(probs)
+    }
+
+    /// Streaming: appends `pcm` to `stream` and returns the probabilities of the
+    /// windows it completed; a partial window waits for the next call. Feeding a
+    /// track piece by piece gives the same probabilities as [`Self::probabilities`].
+    pub fn push(&mut self, stream: &mut VadStream, pcm: &[f32]) -> Result<Vec<f32>> {
+        stream.pending.extend_from_slice(pcm);
+        let n_windows = stream.pending.len() / WINDOW;
+        let probs = self.run_windows(stream, n_windows)?;
+        stream.pending.drain(..n_windows * WINDOW);
+        Ok(probs)
+    }
+
+    /// Streaming: the probability of the last, zero-padded window, if samples are
+    /// left over (end of input).
+    pub fn finish(&mut self, stream: &mut VadStream) -> Result<Option<f32>> {
+        if stream.pending.is_empty() {
+            return Ok(None);
+        }
+        stream.pending.resize(WINDOW, 0.0);
+        let probs = self.run_windows(stream, 1)?;
+        stream.pending.clear();
+        Ok(probs.first().copied())
+    }
+
+    /// Runs the first `n_windows` whole windows of `stream.pending`, in blocks.
+    fn run_windows(&mut self, stream: &mut VadStream, n_windows: usize) -> Result<Vec<f32>> {
         let mut probs = Vec::with_capacity(n_windows);
-        let mut h = [0f32; STATE];
-        let mut c = [0f32; STATE];
-        let mut context = [0f32; CONTEXT];
         let block = self.max_block;
         let mut input = Vec::with_capacity(block.min(n_windows) * (CONTEXT + WINDOW));
-
         for first in (0..n_windows).step_by(block) {
             let count = block.min(n_windows - first);
             input.clear();
             for w in first..first + count {
-                let start = w * WINDOW;
-                let samples = &pcm[start..pcm.len().min(start + WINDOW)];
-                input.extend_from_slice(&context);
-                input.extend_from_slice(samples);
-                input.resize(input.len() + WINDOW - samples.len(), 0.0);
-                // The next window's context is the tail of this one, as padded.
-                context.copy_from_slice(&input[input.len() - CONTEXT..]);
+                input.extend_from_slice(&stream.context);
+                input.extend_from_slice(&stream.pending[w * WINDOW..(w + 1) * WINDOW]);
+                // The next window's context is the tail of this one.
+                stream
+                    .context
+                    .copy_from_slice(&input[input.len() - CONTEXT..]);
             }
-            probs.extend(self.run_block(&input, count, &mut h, &mut c)?);
+            probs.extend(self.run_block(&input, count, &mut stream.h, &mut stream.c)?);
         }
         Ok(probs)
     }
@@ -242,50 +289,104 @@ impl Vad for SileroVad {
 /// track of `n_samples` samples into padded speech spans in seconds.
 ///
 /// Port of silero-vad 6.2.3 `utils_vad.py::get_speech_timestamps_from_probs`, lines
-/// 461-590, with `use_max_poss_sil_at_max_speech=True`. Spans come out sorted and
+/// 461-590, with `use_max_poss_sil_at_max_speech=True`, run through [`SpanTracker`]
+/// (which live mode drives window by window). Spans come out sorted and
 /// non-overlapping.
 pub fn spans_from_probabilities(
     probs: &[f32],
     n_samples: usize,
     cfg: &VadConfig,
 ) -> Vec<SpeechSpan> {
-    let ms = |v: u32| (SAMPLE_RATE as u64 * v as u64 / 1000) as usize;
-    let pad = ms(cfg.speech_pad_ms);
-    let min_speech = ms(cfg.min_speech_ms);
-    let min_silence = ms(cfg.min_silence_ms);
-    let min_silence_at_max = ms(cfg.min_silence_at_max_speech_ms);
-    // Upstream line 467: leave room for one window and both pads, so a span is at most
-    // `max_speech_s` long after padding.
-    let max_speech = (SAMPLE_RATE as f64 * cfg.max_speech_s as f64) as usize;
-    let max_speech = max_speech.saturating_sub(WINDOW + 2 * pad).max(WINDOW);
-    let (threshold, neg_threshold) = (cfg.threshold, cfg.neg_threshold());
+    let mut tracker = SpanTracker::new(cfg);
+    let mut raw = Vec::new();
+    for &p in probs {
+        tracker.push(p, &mut raw);
+    }
+    raw.extend(tracker.finish(n_samples));
+    super::pad_to_seconds(raw, tracker.pad, n_samples)
+}
 
-    let mut raw: Vec<(usize, usize)> = Vec::new();
-    // Start of the current span, when in speech.
-    let mut start: Option<usize> = None;
-    // Start of the pause we are in (probability fell below neg_threshold), if any.
-    let mut pause_start: Option<usize> = None;
-    // Pauses inside the current span long enough to cut at: (start, length).
-    let mut cut_points: Vec<(usize, usize)> = Vec::new();
+/// Silero's hysteresis rules as a state machine over one probability per 32 ms
+/// window. It yields raw (unpadded) spans in samples as soon as they close: after
+/// `min_silence_ms` of silence, or at a cut when a span reaches `max_speech_s`.
+#[derive(Debug, Clone)]
+pub struct SpanTracker {
+    threshold: f32,
+    neg_threshold: f32,
+    /// Padding the caller adds on each side, in samples.
+    pub pad: usize,
+    min_speech: usize,
+    min_silence: usize,
+    min_silence_at_max: usize,
+    max_speech: usize,
+    /// Windows seen so far.
+    windows: usize,
+    /// Start of the current span, when in speech.
+    start: Option<usize>,
+    /// Start of the pause we are in (probability fell below neg_threshold), if any.
+    pause_start: Option<usize>,
+    /// Pauses inside the current span long enough to cut at: (start, length).
+    cut_points: Vec<(usize, usize)>,
+}
 
-    for (i, &p) in probs.iter().enumerate() {
-        let cur = i * WINDOW;
-        let Some(s) = start else {
+impl SpanTracker {
+    pub fn new(cfg: &VadConfig) -> Self {
+        let ms = |v: u32| (SAMPLE_RATE as u64 * v as u64 / 1000) as usize;
+        let pad = ms(cfg.speech_pad_ms);
+        // Upstream line 467: leave room for one window and both pads, so a span is at
+        // most `max_speech_s` long after padding.
+        let max_speech = (SAMPLE_RATE as f64 * cfg.max_speech_s as f64) as usize;
+        SpanTracker {
+            threshold: cfg.threshold,
+            neg_threshold: cfg.neg_threshold(),
+            pad,
+            min_speech: ms(cfg.min_speech_ms),
+            min_silence: ms(cfg.min_silence_ms),
+            min_silence_at_max: ms(cfg.min_silence_at_max_speech_ms),
+            max_speech: max_speech.saturating_sub(WINDOW + 2 * pad).max(WINDOW),
+            windows: 0,
+            start: None,
+            pause_start: None,
+            cut_points: Vec::new(),
+        }
+    }
+
+    /// Start (in samples) of the span in progress, if speech is going on.
+    pub fn open_since(&self) -> Option<usize> {
+        self.start
+    }
+
+    /// Whether speech is open but has paused (a window fell below the negative
+    /// threshold and speech has not come back yet).
+    pub fn pausing(&self) -> bool {
+        self.start.is_some() && self.pause_start.is_some()
+    }
+
+    /// Samples covered by the windows seen so far.
+    pub fn position(&self) -> usize {
+        self.windows * WINDOW
+    }
+
+    /// Takes the next window's probability; spans it closes are appended to `out`.
+    pub fn push(&mut self, p: f32, out: &mut Vec<(usize, usize)>) {
+        let cur = self.windows * WINDOW;
+        self.windows += 1;
+        let Some(s) = self.start else {
             // Upstream lines 494-497: speech starts at the first window >= threshold.
-            if p >= threshold {
-                start = Some(cur);
-                pause_start = None;
-                cut_points.clear();
+            if p >= self.threshold {
+                self.start = Some(cur);
+                self.pause_start = None;
+                self.cut_points.clear();
             }
-            continue;
+            return;
         };
 
         // Lines 485-491: speech came back after a pause; remember the pause as a cut
         // point in case the span grows too long.
-        if p >= threshold {
-            if let Some(ps) = pause_start.take() {
-                if cur - ps > min_silence_at_max {
-                    cut_points.push((ps, cur - ps));
+        if p >= self.threshold {
+            if let Some(ps) = self.pause_start.take() {
+                if cur - ps > self.min_silence_at_max {
+                    self.cut_points.push((ps, cur - ps));
                 }
             }
         }
@@ -294,60 +395,61 @@ pub fn spans_from_probabilities(
         // (upstream `use_max_poss_sil_at_max_speech`). Unlike upstream we also consider
         // the pause we may be in right now, and a hard cut continues the span at once
         // instead of dropping the next window.
-        if cur - s > max_speech {
-            let current = pause_start
+        if cur - s > self.max_speech {
+            let current = self
+                .pause_start
                 .map(|ps| (ps, cur - ps))
-                .filter(|&(_, len)| len > min_silence_at_max);
-            let past = cut_points.iter().copied().max_by_key(|&(_, len)| len);
+                .filter(|&(_, len)| len > self.min_silence_at_max);
+            let past = self.cut_points.iter().copied().max_by_key(|&(_, len)| len);
             match (current, past) {
                 (Some((ps, len)), past) if past.is_none_or(|(_, l)| len >= l) => {
                     // The longest pause is the one we are in: close the span where it
                     // began and wait for speech to come back.
-                    raw.push((s, ps));
-                    start = None;
-                    pause_start = None;
-                    cut_points.clear();
-                    continue;
+                    out.push((s, ps));
+                    self.start = None;
+                    self.pause_start = None;
+                    self.cut_points.clear();
+                    return;
                 }
                 (_, Some((ps, len))) => {
-                    raw.push((s, ps));
-                    start = Some(ps + len);
-                    cut_points.retain(|&(q, _)| q > ps);
+                    out.push((s, ps));
+                    self.start = Some(ps + len);
+                    self.cut_points.retain(|&(q, _)| q > ps);
                 }
                 (_, None) => {
-                    raw.push((s, cur));
-                    start = Some(cur);
-                    pause_start = None;
-                    cut_points.clear();
+                    out.push((s, cur));
+                    self.start = Some(cur);
+                    self.pause_start = None;
+                    self.cut_points.clear();
                 }
             }
         }
 
         // Lines 537-555: inside speech, a window below neg_threshold starts (or
         // continues) a pause; a pause of min_silence closes the span at its start.
-        if p < neg_threshold {
-            let ps = *pause_start.get_or_insert(cur);
-            if cur - ps >= min_silence {
-                let s = start.take().expect("in speech");
-                if ps - s > min_speech {
-                    raw.push((s, ps));
+        if p < self.neg_threshold {
+            let ps = *self.pause_start.get_or_insert(cur);
+            if cur - ps >= self.min_silence {
+                let s = self.start.take().expect("in speech");
+                if ps - s > self.min_speech {
+                    out.push((s, ps));
                 }
-                pause_start = None;
-                cut_points.clear();
+                self.pause_start = None;
+                self.cut_points.clear();
             }
         }
     }
-    // Lines 557-559: a span still open at the end runs to the end of the track.
-    // Upstream ends it at the last sample even when the track ends in a (short) pause;
-    // we end it where the pause began, since that tail is not speech.
-    if let Some(s) = start {
-        let end = pause_start.unwrap_or(n_samples).min(n_samples);
-        if end > s && end - s > min_speech {
-            raw.push((s, end));
-        }
-    }
 
-    super::pad_to_seconds(raw, pad, n_samples)
+    /// End of the track (`n_samples` long): the span still open, if long enough.
+    /// Upstream (lines 557-559) ends it at the last sample even when the track ends
+    /// in a (short) pause; we end it where the pause began, since that tail is not
+    /// speech.
+    pub fn finish(&mut self, n_samples: usize) -> Option<(usize, usize)> {
+        let s = self.start.take()?;
+        let end = self.pause_start.take().unwrap_or(n_samples).min(n_samples);
+        self.cut_points.clear();
+        (end > s && end - s > self.min_speech).then_some((s, end))
+    }
 }
 
 #[cfg(test)]
