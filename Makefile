@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := cmake g++ make espeak-ng sox libsox-fmt-all lame python3-venv pkg-config
 CARGO ?= cargo
 
-.PHONY: demo test deps venv models build bench train clean-outputs
+.PHONY: demo test deps venv models build bench bench-live train clean-outputs
 
 ## demo: set up everything, then tag the bundled sample calls into samples/tagged/
 demo: build models
@@ -27,6 +27,9 @@ demo: build models
 	@echo
 	@echo "== a tagged call with hints and summary (subtext show samples/tagged/call-en-2.subtext.json) =="
 	@./target/release/subtext show samples/tagged/call-en-2.subtext.json
+	@echo
+	@echo "== live mode: call-en-1.wav piped into subtext live --pretty (unpaced; try subtext pace ... | subtext live) =="
+	@./target/release/subtext live --pretty < samples/call-en-1.wav
 
 ## test: set up everything, then run all tests with the real models
 test: deps models
@@ -63,6 +66,10 @@ bench: build models
 	$(VPY) bench/asr_bench.py
 	$(VPY) bench/score_eval.py
 	$(VPY) bench/hint_eval.py
+
+## bench-live: live latency at real-time speed (each sample, then a 30-minute loop; ~35 min)
+bench-live: build models
+	$(VPY) bench/live_bench.py
 
 ## train: retrain the tag heads (models/scorer/heads.json) from models/scorer/labelled
 ## and ../shared/evaldata, then rebuild the scorer and record it in the manifest

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use subtext::asr::whisper::DecodeOptions;
 use subtext::asr::Language;
 use subtext::engine::{EngineOptions, VadKind};
+use subtext::live::input::{SampleFormat, StreamFormat};
+use subtext::live::{LiveChannels, LiveOptions};
 use subtext::pipeline::{ChannelLayout, LanguageChoice, PipelineConfig};
 use subtext::sink::Format;
 
@@ -22,7 +24,7 @@ use subtext::sink::Format;
         turn is tagged with emotions, intensity, deep-metaphor cues, the likely need behind \
         it and its contact type: hypotheses with confidences, never verdicts.\n\
         Nothing leaves the machine. Models are made by `make models` (see README).",
-    after_help = "Examples:\n  subtext batch calls/ --out tagged/\n  subtext transcribe call.wav > call.json\n  subtext transcribe call.wav --format text --language nl\n  subtext score \"Ik hang al twintig minuten aan de lijn, ik kook gewoon.\""
+    after_help = "Examples:\n  subtext batch calls/ --out tagged/\n  subtext transcribe call.wav > call.json\n  subtext transcribe call.wav --format text --language nl\n  subtext score \"Ik hang al twintig minuten aan de lijn, ik kook gewoon.\"\n  subtext pace samples/call-nl-1.wav | subtext live --pretty"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -65,6 +67,159 @@ pub enum Command {
         after_help = "Examples:\n  subtext hints --print-default > my-hints.toml\n  subtext hints my-hints.toml\n  subtext batch calls/ --hints my-hints.toml"
     )]
     Hints(HintsArgs),
+    /// Tag a call as it happens: raw audio on stdin, JSON Lines on stdout.
+    ///
+    /// Input is raw PCM (s16le by default; see --format, --rate, --channels) or a WAV
+    /// stream, whose header then decides the format. Out come `partial` events
+    /// (the words so far of the utterance being spoken), `final` events (the turn
+    /// with words, times and tags, as soon as the speaker pauses), `hint` events for
+    /// the agent, and `stats` lines (audio received, lag, decode time). End of input
+    /// or Ctrl-C flushes the utterance in progress and exits 0; malformed input is
+    /// reported on stderr after what came before it is flushed, with exit code 1.
+    #[command(
+        after_help = "Examples:\n  arecord -f S16_LE -r 16000 -c 2 | subtext live --rate 16000 --channels agent,customer\n  subtext pace samples/call-nl-1.wav | subtext live\n  subtext live --pretty < call.raw"
+    )]
+    Live(LiveArgs),
+    /// Play audio files into a pipe at real-time speed (a WAV stream on stdout), to
+    /// try `subtext live` on recordings.
+    #[command(
+        after_help = "Examples:\n  subtext pace samples/call-nl-1.wav | subtext live --pretty\n  subtext pace --speed 0 samples/call-en-1.wav | subtext live > events.jsonl\n  subtext pace --until 1800 samples/*.wav | subtext live   # half an hour"
+    )]
+    Pace(PaceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct LiveArgs {
+    /// Sample format of headerless input (little-endian).
+    #[arg(long, default_value = "s16le")]
+    pub format: SampleArg,
+    /// Sample rate of headerless input, in Hz (resampled to 16 kHz).
+    #[arg(long, default_value_t = 16_000, value_parser = clap::value_parser!(u32).range(8_000..=48_000))]
+    pub rate: u32,
+    /// Who is on which channel: `agent,customer` (2 channels; also `2`),
+    /// `customer,agent`, `mono` (1 channel, or channels mixed; speaker unknown, no
+    /// hints; also `1`), or `customer` / `agent` for a one-voice stream.
+    #[arg(short, long, default_value = "agent,customer")]
+    pub channels: LiveChannelsArg,
+    /// Language of the call; `auto` decides from the first 2 s utterance.
+    #[arg(short, long, default_value = "auto")]
+    pub language: LanguageArg,
+    /// Readable output for a terminal instead of JSON Lines.
+    #[arg(long)]
+    pub pretty: bool,
+    /// No `partial` events (saves CPU for finals on a slow machine).
+    #[arg(long)]
+    pub no_partials: bool,
+    /// Seconds between `stats` lines; 0 writes only the last one.
+    #[arg(long, default_value_t = 5.0)]
+    pub stats_every: f64,
+    /// Threads for speech recognition. Default: the number of CPU cores.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// whisper.cpp ggml model file [default: models/ggml-base-q8_0.bin].
+    #[arg(short, long, env = "SUBTEXT_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Folder with the models made by `make models`.
+    #[arg(long, env = "SUBTEXT_MODELS")]
+    pub models_dir: Option<PathBuf>,
+    /// Keep personal data in the output (it is replaced by placeholders by default).
+    #[arg(long)]
+    pub no_redact: bool,
+    /// Transcribe only: no tags and no hints.
+    #[arg(long)]
+    pub no_tags: bool,
+    /// A metaphor lexicon (TOML) to use instead of the built-in one.
+    #[arg(long)]
+    pub lexicon: Option<PathBuf>,
+    /// A hint catalog (TOML) to use instead of the built-in one.
+    #[arg(long)]
+    pub hints: Option<PathBuf>,
+}
+
+impl LiveArgs {
+    pub fn engine_options(&self) -> EngineOptions {
+        let defaults = EngineOptions::default();
+        EngineOptions {
+            model: self.model.clone(),
+            models_dir: self.models_dir.clone().unwrap_or(defaults.models_dir),
+            pipeline: PipelineConfig {
+                language: self.language.into(),
+                redact: !self.no_redact,
+                ..PipelineConfig::default()
+            },
+            tags: !self.no_tags,
+            lexicon: self.lexicon.clone(),
+            hints: self.hints.clone(),
+            ..defaults
+        }
+    }
+
+    pub fn live_options(&self) -> anyhow::Result<LiveOptions> {
+        if !(self.stats_every >= 0.0 && self.stats_every.is_finite()) {
+            anyhow::bail!("--stats-every must be 0 or more seconds");
+        }
+        let channels = match self.channels {
+            LiveChannelsArg::AgentCustomer => LiveChannels::AgentCustomer,
+            LiveChannelsArg::CustomerAgent => LiveChannels::CustomerAgent,
+            LiveChannelsArg::Mono => LiveChannels::Mono,
+            LiveChannelsArg::Customer => LiveChannels::Customer,
+            LiveChannelsArg::Agent => LiveChannels::Agent,
+        };
+        let raw_channels = match channels {
+            LiveChannels::AgentCustomer | LiveChannels::CustomerAgent => 2,
+            _ => 1,
+        };
+        Ok(LiveOptions {
+            raw: StreamFormat {
+                sample: match self.format {
+                    SampleArg::S16le => SampleFormat::S16,
+                    SampleArg::F32le => SampleFormat::F32,
+                },
+                rate: self.rate,
+                channels: raw_channels,
+            },
+            channels,
+            partials: !self.no_partials,
+            stats_every: (self.stats_every > 0.0)
+                .then(|| std::time::Duration::from_secs_f64(self.stats_every)),
+            vad: Default::default(),
+        })
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum SampleArg {
+    S16le,
+    F32le,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum LiveChannelsArg {
+    #[value(name = "agent,customer", alias = "2")]
+    AgentCustomer,
+    #[value(name = "customer,agent")]
+    CustomerAgent,
+    #[value(alias = "1")]
+    Mono,
+    Customer,
+    Agent,
+}
+
+#[derive(Args, Debug)]
+pub struct PaceArgs {
+    /// Audio files, played one after another.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Playback speed: 1 is real time, 0 as fast as the reader takes it.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Bare s16le samples, no WAV header (then tell `subtext live` --rate 16000
+    /// and --channels).
+    #[arg(long)]
+    pub raw: bool,
+    /// Repeat the files until this many seconds of audio have been played.
+    #[arg(long)]
+    pub until: Option<f64>,
 }
 
 #[derive(Args, Debug)]
@@ -210,6 +365,16 @@ pub struct EngineArgs {
     pub hints: Option<PathBuf>,
 }
 
+impl From<LanguageArg> for LanguageChoice {
+    fn from(l: LanguageArg) -> Self {
+        match l {
+            LanguageArg::Auto => LanguageChoice::Auto,
+            LanguageArg::Nl => LanguageChoice::Fixed(Language::Dutch),
+            LanguageArg::En => LanguageChoice::Fixed(Language::English),
+        }
+    }
+}
+
 impl EngineArgs {
     pub fn to_options(&self) -> anyhow::Result<EngineOptions> {
         let defaults = EngineOptions::default();
@@ -235,13 +400,10 @@ impl EngineArgs {
                 beam_size: self.beam_size,
                 temperature_inc: self.temperature_inc,
                 threads: 1,
+                fit_audio_ctx: false,
             },
             pipeline: PipelineConfig {
-                language: match self.language {
-                    LanguageArg::Auto => LanguageChoice::Auto,
-                    LanguageArg::Nl => LanguageChoice::Fixed(Language::Dutch),
-                    LanguageArg::En => LanguageChoice::Fixed(Language::English),
-                },
+                language: self.language.into(),
                 channels: match self.channels {
                     ChannelsArg::AgentCustomer => ChannelLayout::AgentCustomer,
                     ChannelsArg::CustomerAgent => ChannelLayout::CustomerAgent,

@@ -27,6 +27,10 @@ pub enum Error {
     #[error("voice activity detection failed: {0}")]
     Vad(String),
 
+    /// Live input that cannot be read as the audio it claims to be.
+    #[error("input stream: {0}")]
+    Stream(String),
+
     #[error("invalid setting: {0}")]
     Config(String),
 

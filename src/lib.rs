@@ -6,7 +6,7 @@
 //! `redact` → `score` (emotion, metaphor, need tags and voice cues) →
 //! `hints` (agent hints from a catalog) → `summary` (curve, outcome, follow-up) →
 //! `sink` (JSON, WebVTT, SRT, text) and `show` (terminal and Markdown views).
-//! `batch` runs it over many files.
+//! `batch` runs it over many files; `live` runs it on a stream as the call goes.
 
 pub mod asr;
 pub mod audio;
@@ -16,6 +16,7 @@ pub mod chunk;
 pub mod engine;
 pub mod error;
 pub mod hints;
+pub mod live;
 pub mod models;
 #[cfg(feature = "onnx")]
 pub mod onnx;

@@ -53,6 +53,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Score(args) => score(args),
         Command::Show(args) => show(args),
         Command::Hints(args) => hints(args),
+        Command::Live(args) => live(args),
+        Command::Pace(args) => pace(args),
         Command::Batch(args) => {
             let interrupt = install_interrupt_handler()?;
             let mut formats: Vec<Format> = args.format.iter().map(|f| (*f).into()).collect();
@@ -298,6 +300,67 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
 /// First Ctrl-C: finish the calls in progress, then stop (outputs stay whole).
 /// Second Ctrl-C: stop now; temporary files are never renamed into place, so
 /// nothing half-written is left as a result.
+/// `subtext live`: stdin → events on stdout until end of input or Ctrl-C.
+fn live(args: cli::LiveArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    use subtext::live::events::{EventSink, JsonLines, Pretty};
+
+    let options = args.live_options()?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let parts = subtext::engine::build_live(&args.engine_options(), threads)?;
+    let stdout = std::io::stdout();
+    let sink: Box<dyn EventSink> = if args.pretty {
+        let terminal = stdout.is_terminal();
+        Box::new(Pretty::new(stdout, terminal))
+    } else {
+        Box::new(JsonLines(stdout))
+    };
+    let vad = parts.vad;
+    tracing::info!("ready: reading audio from stdin");
+    let report = subtext::live::run(
+        std::io::stdin(),
+        &options,
+        move |tracks| Ok(subtext::live::segmenter::SileroChannels::new(vad, tracks)),
+        parts.worker,
+        sink,
+    )?;
+    if let Some(error) = report.input_error {
+        eprintln!("subtext: error: {error} (everything before it was processed)");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `subtext pace`: files → a WAV stream on stdout at real-time speed.
+fn pace(args: cli::PaceArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        anyhow::bail!("stdout is a terminal: pipe it into `subtext live`, e.g. `subtext pace call.wav | subtext live --pretty`");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst))
+            .context("cannot install the Ctrl-C handler")?;
+    }
+    let options = subtext::live::pace::PaceOptions {
+        speed: args.speed,
+        raw: args.raw,
+        until: args.until,
+        ..Default::default()
+    };
+    let mut out = std::io::stdout().lock();
+    let seconds = subtext::live::pace::pace(&args.files, &options, &mut out, &stop)?;
+    tracing::info!(seconds, "played");
+    Ok(if stop.load(Ordering::SeqCst) {
+        ExitCode::from(130)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 fn install_interrupt_handler() -> anyhow::Result<Arc<AtomicBool>> {
     let flag = Arc::new(AtomicBool::new(false));
     let presses = AtomicUsize::new(0);

@@ -8,5 +8,6 @@ mod audio;
 mod batch;
 mod formats;
 mod hints;
+mod live;
 mod scoring;
 mod vad;

@@ -45,4 +45,8 @@ pub trait Transcriber {
     /// Threads the next calls may use. The pipeline raises it when fewer chunks
     /// than workers are left, so no core sits idle at the end of a call.
     fn set_threads(&mut self, _threads: usize) {}
+
+    /// A flag another thread may set to stop the decode in progress, which then
+    /// returns [`crate::Error::Cancelled`]. Recognisers that cannot stop ignore it.
+    fn set_abort_flag(&mut self, _flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {}
 }

@@ -6,6 +6,7 @@
 //! every run. Word times come from whisper.cpp's token timestamps.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 
 use whisper_rs::{
@@ -28,6 +29,10 @@ pub struct DecodeOptions {
     /// Threads for one decoding state. Parallel single-thread states measured faster
     /// than one multi-thread state on 2 cores, so `--jobs` is the lever, not this.
     pub threads: u32,
+    /// Shrink whisper's encoder window to the chunk's length (plus a margin)
+    /// instead of always encoding 30 s. Much faster on short utterances, which is
+    /// what live mode decodes; batch keeps the full window (its chunks are ~30 s).
+    pub fit_audio_ctx: bool,
 }
 
 impl Default for DecodeOptions {
@@ -36,6 +41,7 @@ impl Default for DecodeOptions {
             beam_size: 1,
             temperature_inc: 0.0,
             threads: 1,
+            fit_audio_ctx: false,
         }
     }
 }
@@ -106,6 +112,7 @@ impl WhisperModel {
             context: Arc::clone(&self.context),
             options,
             dtw: self.dtw,
+            abort: None,
         })
     }
 }
@@ -116,6 +123,16 @@ pub struct WhisperTranscriber {
     context: Arc<WhisperContext>,
     options: DecodeOptions,
     dtw: bool,
+    /// Set by another thread to stop the decode in progress (live mode drops a
+    /// partial decode when a final is due).
+    abort: Option<Arc<AtomicBool>>,
+}
+
+/// whisper.cpp's abort callback: `data` points at the transcriber's `AtomicBool`.
+unsafe extern "C" fn abort_requested(data: *mut std::ffi::c_void) -> bool {
+    // SAFETY: `data` is `Arc::as_ptr` of the flag the transcriber holds for as long
+    // as the decode that calls this runs.
+    unsafe { (*(data as *const AtomicBool)).load(Ordering::Relaxed) }
 }
 
 impl WhisperTranscriber {
@@ -163,10 +180,35 @@ impl Transcriber for WhisperTranscriber {
         } else {
             pcm
         };
-        let params = self.params(language);
-        self.state
-            .full(params, pcm)
-            .map_err(|e| Error::Transcription(format!("whisper failed on a chunk: {e}")))?;
+        let mut params = self.params(language);
+        if self.options.fit_audio_ctx {
+            params.set_audio_ctx(fitted_audio_ctx(pcm.len()));
+            // A short utterance cannot hold more than a few tokens a second; the cap
+            // stops whisper's repetition loops ("nanana…"), which otherwise run to
+            // the context limit and take a minute on 2 cores.
+            params.set_max_tokens(max_tokens_for(pcm.len()));
+            // One segment per utterance: whisper.cpp's seek loop would otherwise
+            // decode a 100-140 ms tail on its own, and its DTW median filter (width 7
+            // over 20 ms steps) asserts on that and aborts the process.
+            params.set_single_segment(true);
+        }
+        if let Some(flag) = &self.abort {
+            // SAFETY: the callback only reads the flag, which `self.abort` keeps alive
+            // until `full` returns; whisper.cpp calls it on this thread.
+            unsafe {
+                params.set_abort_callback(Some(abort_requested));
+                params.set_abort_callback_user_data(Arc::as_ptr(flag) as *mut std::ffi::c_void);
+            }
+        }
+        let result = self.state.full(params, pcm);
+        if self
+            .abort
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+        {
+            return Err(Error::Cancelled);
+        }
+        result.map_err(|e| Error::Transcription(format!("whisper failed on a chunk: {e}")))?;
         let eot = self.context.token_eot();
         let mut segments = Vec::new();
         for segment in self.state.as_iter() {
@@ -209,11 +251,25 @@ impl Transcriber for WhisperTranscriber {
         Ok(segments)
     }
 
+    fn set_abort_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.abort = Some(flag);
+    }
+
     fn dutch_probability(&mut self, pcm: &[f32]) -> Result<f32> {
         let threads = self.options.threads.max(1) as usize;
         let fail = |e| Error::Transcription(format!("language detection failed: {e}"));
         let mut padded = pcm.to_vec();
         padded.resize(pcm.len().max(16_000), 0.0);
+        if self.options.fit_audio_ctx {
+            // Language detection encodes with the encoder window of the state's last
+            // decode (whisper.cpp keeps `exp_n_audio_ctx`); a one-token decode sets it
+            // to this audio's length, so detection encodes seconds, not 30 s.
+            let mut params = self.params(Language::Dutch);
+            params.set_audio_ctx(fitted_audio_ctx(padded.len()));
+            params.set_max_tokens(1);
+            params.set_single_segment(true);
+            self.state.full(params, &padded).map_err(fail)?;
+        }
         self.state.pcm_to_mel(&padded, threads).map_err(fail)?;
         let (_, probs) = self.state.lang_detect(0, threads).map_err(fail)?;
         let id = |code| whisper_rs::get_lang_id(code).map(|i| i as usize);
@@ -229,6 +285,20 @@ impl Transcriber for WhisperTranscriber {
             0.5
         })
     }
+}
+
+/// Encoder frames (20 ms each) for `samples` of 16 kHz audio, plus a margin of
+/// silence so the last word is not cut, rounded up to a multiple of 64 (whisper's
+/// full window is 1500 frames = 30 s).
+fn fitted_audio_ctx(samples: usize) -> i32 {
+    let frames = samples.div_ceil(320) + 50;
+    (frames.div_ceil(64) * 64).min(1500) as i32
+}
+
+/// Tokens allowed per segment for `samples` of 16 kHz audio: fast speech is about
+/// 4 words (6 tokens) a second, so 10 a second plus a margin never cuts real words.
+fn max_tokens_for(samples: usize) -> i32 {
+    (16 + samples * 10 / 16_000).min(224) as i32
 }
 
 /// The header of a ggml whisper file: enough to tell the model's size.
