@@ -86,6 +86,35 @@ pub enum Command {
         after_help = "Examples:\n  subtext pace samples/call-nl-1.wav | subtext live --pretty\n  subtext pace --speed 0 samples/call-en-1.wav | subtext live > events.jsonl\n  subtext pace --until 1800 samples/*.wav | subtext live   # half an hour"
     )]
     Pace(PaceArgs),
+    /// Write a copy of a recording with the personal data its transcript redacted
+    /// (IBAN, phone, BSN, card, e-mail, date, address ...) covered by a tone or
+    /// silence, for listening sessions.
+    #[command(
+        name = "redact-audio",
+        after_help = "Examples:\n  subtext redact-audio call.wav tagged/call.subtext.json --out call.redacted.wav\n  subtext redact-audio call.wav tagged/call.subtext.json --out call.redacted.wav --silence"
+    )]
+    RedactAudio(RedactAudioArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RedactAudioArgs {
+    /// The recording.
+    pub audio: PathBuf,
+    /// Its transcript (`NAME.subtext.json`, made without --no-redact).
+    pub transcript: PathBuf,
+    /// Where to write the covered recording (16-bit WAV at the recording's rate).
+    #[arg(short, long)]
+    pub out: PathBuf,
+    /// Silence instead of a 1 kHz tone.
+    #[arg(long)]
+    pub silence: bool,
+    /// Extra time covered before and after each redacted span (ms): word times are
+    /// approximate.
+    #[arg(long, default_value_t = 150)]
+    pub pad_ms: u32,
+    /// Cover the transcript's times even if it was made from other audio.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

@@ -55,6 +55,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hints(args) => hints(args),
         Command::Live(args) => live(args),
         Command::Pace(args) => pace(args),
+        Command::RedactAudio(args) => {
+            use subtext::redact::audio::{redact_file, Cover};
+            let cover = if args.silence {
+                Cover::Silence
+            } else {
+                Cover::Tone
+            };
+            let spans = redact_file(
+                &args.audio,
+                &args.transcript,
+                &args.out,
+                cover,
+                f64::from(args.pad_ms) / 1000.0,
+                args.force,
+            )?;
+            let seconds: f64 = spans.iter().map(|(a, b)| b - a).sum();
+            if !cli.quiet {
+                eprintln!(
+                    "subtext: {} span(s), {seconds:.1} s covered; written to {}",
+                    spans.len(),
+                    args.out.display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Batch(args) => {
             let interrupt = install_interrupt_handler()?;
             let mut formats: Vec<Format> = args.format.iter().map(|f| (*f).into()).collect();

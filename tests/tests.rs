@@ -9,5 +9,6 @@ mod batch;
 mod formats;
 mod hints;
 mod live;
+mod privacy;
 mod scoring;
 mod vad;
