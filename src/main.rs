@@ -331,6 +331,9 @@ fn live(args: cli::LiveArgs) -> anyhow::Result<ExitCode> {
     use subtext::live::events::{EventSink, JsonLines, Pretty};
 
     let options = args.live_options()?;
+    if std::io::stdin().is_terminal() {
+        anyhow::bail!("stdin is a terminal: pipe audio into `subtext live`, e.g. `subtext pace call.wav | subtext live --pretty`");
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

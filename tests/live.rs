@@ -29,6 +29,14 @@ fn live(args: &[&str], input: &[u8]) -> Output {
     out
 }
 
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn parse_events(out: &Output) -> Vec<Value> {
     String::from_utf8(out.stdout.clone())
         .unwrap()
@@ -152,11 +160,7 @@ fn a_piped_call_gives_tagged_finals_and_hints_in_order() {
     // The WAV file itself on stdin, unpaced: 8 kHz stereo, so the header and the
     // resampler are exercised too.
     let out = live(&[], &sample("call-en-1.wav"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let events = parse_events(&out);
     let finals = check_stream(&events);
     let script = script("call-en-1.wav");
@@ -223,11 +227,7 @@ fn paced_playback_gives_stable_partials_before_each_final() {
         .output()
         .unwrap();
     assert!(pace.wait().unwrap().success());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let events = parse_events(&out);
     let finals = check_stream(&events);
     assert!(finals.len() >= 4, "{} finals", finals.len());
@@ -278,11 +278,7 @@ fn raw_input_formats_and_mono_customer_streams() {
         &["--format", "f32le", "--rate", "16000", "--channels", "2"],
         &f32le,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let events = parse_events(&out);
     let finals = check_stream(&events);
     assert!(attributed(&finals, &script("call-en-2.wav")) >= 0.9);
@@ -299,11 +295,7 @@ fn raw_input_formats_and_mono_customer_streams() {
         .flat_map(|x| ((x * 32_767.0).round() as i16).to_le_bytes())
         .collect();
     let out = live(&["--rate", "8000", "--channels", "customer"], &s16);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let mono = parse_events(&out);
     let mono_finals = check_stream(&mono);
     assert!(mono_finals
@@ -355,11 +347,7 @@ fn bad_input_is_reported_after_flushing_what_came_before() {
 
     // No input at all is a stream that ended at once.
     let out = live(&[], b"");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert_eq!(parse_events(&out).len(), 1);
 }
 

@@ -58,8 +58,14 @@ fn redact_audio_silences_the_marked_words_and_keeps_everything_else() {
         "there was speech"
     );
     // Outside the span nothing changed.
-    assert!(before[..frame(8.8)] == after[..frame(8.8)], "changed before the span");
-    assert!(before[frame(9.95)..] == after[frame(9.95)..], "changed after the span");
+    assert!(
+        before[..frame(8.8)] == after[..frame(8.8)],
+        "changed before the span"
+    );
+    assert!(
+        before[frame(9.95)..] == after[frame(9.95)..],
+        "changed after the span"
+    );
 }
 
 #[test]

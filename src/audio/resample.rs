@@ -132,15 +132,7 @@ impl StreamResampler {
             }
             pos = take;
             if self.pending[0].len() == chunk_in {
-                let block = std::mem::take(&mut self.pending);
-                self.process(&block, &mut out)?;
-                self.pending = block
-                    .into_iter()
-                    .map(|mut b| {
-                        b.clear();
-                        b
-                    })
-                    .collect();
+                self.process_pending(&mut out)?;
             }
         }
         while frames - pos >= chunk_in {
@@ -168,18 +160,10 @@ impl StreamResampler {
         let chunk_in = resampler.input_frames_next();
         let wanted = output_len(self.frames_in, self.from, self.to);
         while self.frames_out < wanted {
-            let mut block = std::mem::take(&mut self.pending);
-            for b in &mut block {
+            for b in &mut self.pending {
                 b.resize(chunk_in, 0.0);
             }
-            self.process(&block, &mut out)?;
-            self.pending = block
-                .into_iter()
-                .map(|mut b| {
-                    b.clear();
-                    b
-                })
-                .collect();
+            self.process_pending(&mut out)?;
         }
         let extra = self.frames_out - wanted;
         for channel in &mut out {
@@ -187,6 +171,15 @@ impl StreamResampler {
         }
         self.frames_out = wanted;
         Ok(out)
+    }
+
+    /// The pending block (full) through the filter; it is empty afterwards.
+    fn process_pending(&mut self, out: &mut [Vec<f32>]) -> Result<()> {
+        let mut block = std::mem::take(&mut self.pending);
+        let result = self.process(&block, out);
+        block.iter_mut().for_each(Vec::clear);
+        self.pending = block;
+        result
     }
 
     /// One block through the filter; output appended to `out` after the delay.

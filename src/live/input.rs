@@ -360,27 +360,13 @@ mod tests {
         }
     }
 
-    /// A WAV header for 16-bit PCM with `data_len` in the size field.
+    /// A WAV header for 16-bit PCM with `data_len` in the size field, optionally
+    /// with a `LIST` chunk before `fmt `.
     fn wav_header(rate: u32, channels: u16, data_len: u32, extra_chunk: bool) -> Vec<u8> {
-        let mut h = Vec::new();
-        h.extend_from_slice(b"RIFF");
-        h.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
-        h.extend_from_slice(b"WAVE");
+        let mut h = crate::live::pace::wav_header(rate, channels, data_len);
         if extra_chunk {
-            h.extend_from_slice(b"LIST");
-            h.extend_from_slice(&3u32.to_le_bytes());
-            h.extend_from_slice(b"abc\0");
+            h.splice(12..12, *b"LIST\x03\0\0\0abc\0");
         }
-        h.extend_from_slice(b"fmt ");
-        h.extend_from_slice(&16u32.to_le_bytes());
-        h.extend_from_slice(&1u16.to_le_bytes());
-        h.extend_from_slice(&channels.to_le_bytes());
-        h.extend_from_slice(&rate.to_le_bytes());
-        h.extend_from_slice(&(rate * 2 * u32::from(channels)).to_le_bytes());
-        h.extend_from_slice(&(2 * channels).to_le_bytes());
-        h.extend_from_slice(&16u16.to_le_bytes());
-        h.extend_from_slice(b"data");
-        h.extend_from_slice(&data_len.to_le_bytes());
         h
     }
 

@@ -36,11 +36,12 @@ impl Default for PaceOptions {
     }
 }
 
-/// The header of a 16-bit PCM WAV stream of unknown length.
-pub fn streaming_wav_header(rate: u32, channels: u16) -> Vec<u8> {
+/// The header of a 16-bit PCM WAV stream with `data_len` bytes of audio;
+/// `u32::MAX` is the streaming placeholder for "until the end of input".
+pub fn wav_header(rate: u32, channels: u16, data_len: u32) -> Vec<u8> {
     let mut h = Vec::with_capacity(44);
     h.extend_from_slice(b"RIFF");
-    h.extend_from_slice(&u32::MAX.to_le_bytes());
+    h.extend_from_slice(&data_len.saturating_add(36).to_le_bytes());
     h.extend_from_slice(b"WAVEfmt ");
     h.extend_from_slice(&16u32.to_le_bytes());
     h.extend_from_slice(&1u16.to_le_bytes());
@@ -50,7 +51,7 @@ pub fn streaming_wav_header(rate: u32, channels: u16) -> Vec<u8> {
     h.extend_from_slice(&(2 * channels).to_le_bytes());
     h.extend_from_slice(&16u16.to_le_bytes());
     h.extend_from_slice(b"data");
-    h.extend_from_slice(&u32::MAX.to_le_bytes());
+    h.extend_from_slice(&data_len.to_le_bytes());
     h
 }
 
@@ -87,7 +88,7 @@ pub fn pace(
     let channels = calls[0].1.channels.len();
     let io = |e| Error::io("<stdout>", e);
     if !options.raw {
-        out.write_all(&streaming_wav_header(TARGET_RATE, channels as u16))
+        out.write_all(&wav_header(TARGET_RATE, channels as u16, u32::MAX))
             .map_err(io)?;
     }
     let block = (TARGET_RATE * options.block_ms.max(1) / 1000) as usize;
