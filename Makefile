@@ -28,8 +28,8 @@ demo: build models
 	@echo "== a tagged call with hints and summary (subtext show samples/tagged/call-en-2.subtext.json) =="
 	@./target/release/subtext show samples/tagged/call-en-2.subtext.json
 	@echo
-	@echo "== live mode: call-en-1.wav piped into subtext live --pretty (unpaced; try subtext pace ... | subtext live) =="
-	@./target/release/subtext live --pretty < samples/call-en-1.wav
+	@echo "== live mode: call-en-1.wav played at 4x real time into subtext live --pretty (--speed 1 for real time) =="
+	@./target/release/subtext pace --speed 4 samples/call-en-1.wav | ./target/release/subtext live --pretty
 
 ## test: set up everything, then run all tests with the real models
 test: deps models
