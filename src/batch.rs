@@ -317,7 +317,7 @@ fn process_one(
         return Ok((Status::Skipped, probed_duration, follow_up(&transcript)));
     }
     let started = Instant::now();
-    let audio = crate::audio::load(&input.path)?;
+    let audio = pipeline.load_audio(&input.path)?;
     let transcript = pipeline.run_audio(audio, source, sha256, started)?;
     for format in formats {
         let path = output_path(&options.out, input, *format);

@@ -41,6 +41,8 @@ pub struct EngineOptions {
     pub lexicon: Option<PathBuf>,
     /// A hint catalog to use instead of the built-in one.
     pub hints: Option<PathBuf>,
+    /// Refuse recordings longer than this (seconds).
+    pub max_duration: Option<f64>,
 }
 
 impl Default for EngineOptions {
@@ -55,9 +57,13 @@ impl Default for EngineOptions {
             tags: true,
             lexicon: None,
             hints: None,
+            max_duration: Some(DEFAULT_MAX_DURATION),
         }
     }
 }
+
+/// Four hours: longer than any call, and about 1.8 GB of stereo once decoded.
+pub const DEFAULT_MAX_DURATION: f64 = 4.0 * 3600.0;
 
 /// Loads the models and returns a ready pipeline.
 pub fn build(options: &EngineOptions) -> Result<Pipeline> {
@@ -110,7 +116,8 @@ pub fn build(options: &EngineOptions) -> Result<Pipeline> {
         scorer_sha256: None,
     };
     let settings = format!("{:?}", options.decode);
-    let mut pipeline = Pipeline::new(vad, workers, options.pipeline.clone(), info, &settings)?;
+    let mut pipeline = Pipeline::new(vad, workers, options.pipeline.clone(), info, &settings)?
+        .with_max_duration(options.max_duration);
     if let Some(catalog) = hints {
         pipeline = pipeline.with_hints(catalog);
     }

@@ -12,6 +12,13 @@ pub enum Error {
     #[error("{path}: unsupported audio: {format}")]
     UnsupportedAudio { path: PathBuf, format: String },
 
+    #[error("{path}: {seconds:.0} s of audio is more than --max-duration allows ({max:.0} s)")]
+    TooLong {
+        path: PathBuf,
+        seconds: f64,
+        max: f64,
+    },
+
     #[error("{path}: the file is empty")]
     EmptyAudio { path: PathBuf },
 

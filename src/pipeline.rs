@@ -78,6 +78,9 @@ pub struct Pipeline {
     tagging: Option<(BoxedScorer, Tagger)>,
     /// Hint catalog: hints for tagged calls, and the phrases the summary reads.
     hints: HintCatalog,
+    /// Longer recordings are refused before they are decoded (memory: about
+    /// 0.45 GB per hour of stereo once decoded).
+    max_duration: Option<f64>,
 }
 
 /// A track of the call: whose voice, and its 16 kHz samples.
@@ -118,6 +121,7 @@ impl Pipeline {
             settings_hash,
             tagging: None,
             hints,
+            max_duration: None,
         })
     }
 
@@ -148,6 +152,13 @@ impl Pipeline {
         self
     }
 
+    /// Refuses recordings longer than `seconds` (checked from the file's header,
+    /// before decoding). Not part of the settings hash: it changes no output.
+    pub fn with_max_duration(mut self, seconds: Option<f64>) -> Self {
+        self.max_duration = seconds;
+        self
+    }
+
     pub fn settings_hash(&self) -> &str {
         &self.settings_hash
     }
@@ -160,8 +171,26 @@ impl Pipeline {
     pub fn run_file(&mut self, path: &Path, source: &str) -> Result<Transcript> {
         let started = Instant::now();
         let sha256 = crate::models::sha256_file(path)?;
-        let audio = audio::load(path)?;
+        let audio = self.load_audio(path)?;
         self.run_audio(audio, source, sha256, started)
+    }
+
+    /// Decodes a recording to 16 kHz, refusing it first when its header says it is
+    /// longer than the `max_duration` (a header that cannot be probed is left to
+    /// the decoder to judge).
+    pub fn load_audio(&self, path: &Path) -> Result<Audio> {
+        if let Some(max) = self.max_duration {
+            if let Ok(seconds) = audio::decode::probe_duration(path) {
+                if seconds > max {
+                    return Err(Error::TooLong {
+                        path: path.to_path_buf(),
+                        seconds,
+                        max,
+                    });
+                }
+            }
+        }
+        audio::load(path)
     }
 
     /// Transcribes decoded audio (already at 16 kHz).

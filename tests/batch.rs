@@ -664,3 +664,73 @@ fn ctrl_c_finishes_the_call_in_progress_and_stops() {
     assert!(out.join("call-en-2.subtext.json").is_file());
     assert!(!out.join("call-nl-2.subtext.json").exists());
 }
+
+#[test]
+fn max_duration_refuses_a_long_file_alone_and_nan_samples_are_silenced() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("calls");
+    std::fs::create_dir_all(&input).unwrap();
+    let write = |name: &str, spec: hound::WavSpec, samples: &[f32]| {
+        let mut w = hound::WavWriter::create(input.join(name), spec).unwrap();
+        for &s in samples {
+            match spec.sample_format {
+                hound::SampleFormat::Float => w.write_sample(s).unwrap(),
+                hound::SampleFormat::Int => w.write_sample((s * 32767.0) as i16).unwrap(),
+            }
+        }
+        w.finalize().unwrap();
+    };
+    let mono = |format, bits| hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: bits,
+        sample_format: format,
+    };
+    write(
+        "long.wav",
+        mono(hound::SampleFormat::Int, 16),
+        &vec![0.0; 16_000 * 4],
+    );
+    // A float file with NaN and infinities in a tone.
+    let mut poisoned: Vec<f32> = (0..16_000 * 2)
+        .map(|i| 0.3 * (i as f32 * 0.1).sin())
+        .collect();
+    for i in (0..poisoned.len()).step_by(997) {
+        poisoned[i] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 7.5][i % 4];
+    }
+    write(
+        "poisoned.wav",
+        mono(hound::SampleFormat::Float, 32),
+        &poisoned,
+    );
+
+    let audio = subtext::audio::load(&input.join("poisoned.wav")).unwrap();
+    assert!(audio.channels[0]
+        .iter()
+        .all(|s| s.is_finite() && s.abs() <= 1.0));
+
+    let out = dir.path().join("tagged");
+    let run = run(subtext()
+        .args(["batch", "--no-progress", "--no-tags", "--max-duration", "3"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(run.status.code(), Some(1), "one file failed");
+    let summary = summary(&out);
+    let files = summary["files"].as_array().unwrap();
+    let status = |name: &str| {
+        files
+            .iter()
+            .find(|f| f["source"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    let long = status("long.wav");
+    assert_eq!(long["status"], "failed");
+    assert!(
+        long["error"].as_str().unwrap().contains("--max-duration"),
+        "{long}"
+    );
+    assert_eq!(status("poisoned.wav")["status"], "done");
+    assert!(!String::from_utf8_lossy(&run.stderr).contains("panicked"));
+}

@@ -61,7 +61,18 @@ impl Audio {
 /// # Ok::<(), subtext::Error>(())
 /// ```
 pub fn load(path: &Path) -> Result<Audio> {
-    let audio = decode::decode_file(path)?;
+    let mut audio = decode::decode_file(path)?;
+    // A NaN or infinity in a float WAV would poison every later stage (the VAD's
+    // LSTM state, whisper's mel): silence it, and clip what is out of range.
+    for channel in &mut audio.channels {
+        for s in channel.iter_mut() {
+            *s = if s.is_finite() {
+                s.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            };
+        }
+    }
     resample::to_rate(audio, TARGET_RATE).map_err(|e| Error::BadAudio {
         path: path.to_path_buf(),
         reason: format!("cannot resample: {e}"),
