@@ -6,6 +6,7 @@ mod common;
 
 mod audio;
 mod batch;
+mod corpus;
 mod formats;
 mod hints;
 mod live;
