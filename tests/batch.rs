@@ -405,34 +405,55 @@ fn rerun_resumes_and_force_redoes() {
     assert_eq!(read_json(&json_path)["turns"], original["turns"]);
 }
 
+/// Every output under its final name is whole: JSON that parses, subtitles that
+/// start right. Returns the calls whose JSON is there.
+fn whole_outputs(out: &Path) -> Vec<String> {
+    let mut done = Vec::new();
+    for path in if out.exists() { walk(out) } else { Vec::new() } {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if let Some(call) = name.strip_suffix(".subtext.json") {
+            let json: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{name} is not whole JSON: {e}"));
+            assert!(json["turns"].is_array(), "{name}");
+            done.push(call.to_string());
+        } else if name.ends_with(".vtt") {
+            assert!(text.starts_with("WEBVTT"), "{name} is whole");
+        }
+    }
+    done.sort();
+    done
+}
+
 #[test]
-fn killed_batch_leaves_only_whole_files_and_resumes() {
+fn batch_killed_at_several_points_keeps_whole_files_and_resumes_without_redoing() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in");
     std::fs::create_dir_all(&input).unwrap();
-    for name in ["call-nl-1.wav", "call-en-2.wav"] {
+    for name in [
+        "call-nl-1.wav",
+        "call-en-2.wav",
+        "call-nl-2.wav",
+        "call-en-1.wav",
+    ] {
         std::fs::copy(common::root().join("samples").join(name), input.join(name)).unwrap();
     }
     let out = dir.path().join("out");
-    let mut child = subtext()
-        .args(["batch", "--no-progress", "-q"])
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .spawn()
-        .unwrap();
-    // Kill it in the middle of the first call (it takes seconds).
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    child.kill().unwrap();
-    child.wait().unwrap();
-    for path in if out.exists() { walk(&out) } else { Vec::new() } {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        assert!(
-            !name.ends_with(".subtext.json")
-                || serde_json::from_str::<Value>(&std::fs::read_to_string(&path).unwrap()).is_ok(),
-            "{name} is whole"
-        );
+    // SIGKILL at points spread over model loading, decoding and writing.
+    for millis in [1_300, 4_700, 8_900] {
+        let mut child = subtext()
+            .args(["batch", "--no-progress", "-q"])
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(millis));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        whole_outputs(&out);
     }
+    let finished_before = whole_outputs(&out);
     let resumed = run(subtext()
         .args(["batch", "--no-progress"])
         .arg(&input)
@@ -442,12 +463,14 @@ fn killed_batch_leaves_only_whole_files_and_resumes() {
     let s = summary(&out);
     assert_eq!(
         s["done"].as_u64().unwrap() + s["skipped"].as_u64().unwrap(),
-        2
+        4
     );
-    assert!(
-        out.join("call-nl-1.subtext.json").is_file()
-            && out.join("call-en-2.subtext.json").is_file()
+    assert_eq!(
+        s["skipped"].as_u64().unwrap() as usize,
+        finished_before.len(),
+        "calls finished before the kills are not redone: {finished_before:?}, {s:#}"
     );
+    assert_eq!(whole_outputs(&out).len(), 4);
 }
 
 #[test]
