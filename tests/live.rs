@@ -248,7 +248,14 @@ fn paced_playback_gives_stable_partials_before_each_final() {
             .filter(|q| q["utterance"] == p["utterance"] && q["end"].as_f64() > p["end"].as_f64());
         for q in later {
             let (a, b) = (p["stable"].as_str().unwrap(), q["stable"].as_str().unwrap());
-            assert!(b.starts_with(a), "stable text went from {a:?} to {b:?}");
+            // A redaction placeholder may take over committed words once a number is
+            // complete; everything else stays.
+            let before_placeholder = |t: &str| t.split('[').next().unwrap_or("").to_string();
+            let a = before_placeholder(a);
+            assert!(
+                b.starts_with(a.as_str()),
+                "stable text went from {a:?} to {b:?}"
+            );
         }
         let f = finals.iter().find(|f| f["utterance"] == p["utterance"]);
         if let Some(f) = f {

@@ -423,14 +423,30 @@ impl Worker {
         Ok(Some(turn))
     }
 
+    /// The text of a partial: redacted, and with every word of three or more digits
+    /// masked, since a number still being spoken is not yet long enough for the
+    /// redaction patterns to know it (the final shows what redaction lets through).
     fn text(&self, words: &[Word]) -> String {
         let text = crate::turns::join_words(words);
         if self.redact {
-            crate::redact::redact_text(&text)
+            mask_digits(&crate::redact::redact_text(&text))
         } else {
             text
         }
     }
+}
+
+fn mask_digits(text: &str) -> String {
+    text.split(' ')
+        .map(|w| {
+            if w.chars().filter(char::is_ascii_digit).count() >= 3 {
+                "[…]"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Default)]
@@ -571,6 +587,15 @@ mod tests {
             "Dit is de derde keer dat ik bel, ik word van het kastje naar de muur gestuurd en niemand helpt me."
         ));
         assert!(!is_repetition_loop("Nee."));
+    }
+
+    #[test]
+    fn partials_mask_numbers_still_being_spoken() {
+        assert_eq!(
+            mask_digits("mijn nummer is 06 1234"),
+            "mijn nummer is 06 […]"
+        );
+        assert_eq!(mask_digits("al 20 minuten"), "al 20 minuten");
     }
 
     #[test]
