@@ -420,17 +420,22 @@ fn to_track_words(chunk: &Chunk, segment: AsrSegment) -> Vec<Word> {
         .into_iter()
         .map(|w| {
             let (start, end) = chunk.to_track_span(w.start, w.end);
-            let (start, end) = (round_ms(start), round_ms(end));
-            Word {
-                start,
-                end,
-                probability: (w.probability * 1000.0).round() / 1000.0,
-                ..w
-            }
+            placed_word(w, start, end)
         })
         .collect()
 }
 
-fn round_ms(t: f64) -> f64 {
+/// A recognised word at its place in the track, times to the millisecond and the
+/// probability to three decimals, as written.
+pub(crate) fn placed_word(word: Word, start: f64, end: f64) -> Word {
+    Word {
+        start: round_ms(start),
+        end: round_ms(end),
+        probability: (word.probability * 1000.0).round() / 1000.0,
+        ..word
+    }
+}
+
+pub(crate) fn round_ms(t: f64) -> f64 {
     (t * 1000.0).round() / 1000.0
 }

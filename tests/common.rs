@@ -36,24 +36,27 @@ pub fn run_ok(cmd: &mut Command) -> std::process::Output {
     out
 }
 
-/// `subtext score ARGS` with `texts` as stdin lines: one JSON object per text.
-pub fn score_lines(args: &[&str], texts: &[&str]) -> Vec<Value> {
-    let mut child = subtext()
-        .arg("score")
-        .args(args)
+/// Runs `cmd` with `input` on its stdin and returns its output. The input is
+/// written from a thread: the child may fill its stdout pipe before reading it all.
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> std::process::Output {
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("subtext runs");
-    let input = texts.join("\n") + "\n";
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
     let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().expect("all input written");
+    out
+}
+
+/// `subtext score ARGS` with `texts` as stdin lines: one JSON object per text.
+pub fn score_lines(args: &[&str], texts: &[&str]) -> Vec<Value> {
+    let input = texts.join("\n") + "\n";
+    let out = output_with_stdin(subtext().arg("score").args(args), input.as_bytes());
     assert!(
         out.status.success(),
         "{}",

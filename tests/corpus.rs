@@ -2,12 +2,9 @@
 //! recording either transcribes or fails alone naming the file and the reason; every
 //! stream ends `subtext live` with the expected exit code and message. Never a panic.
 
-use std::io::Write;
-use std::process::Stdio;
-
 use serde_json::Value;
 
-use crate::common::{root, subtext};
+use crate::common::{output_with_stdin, root, subtext};
 
 fn expected() -> Value {
     let path = root().join("tests/corpus/expected.json");
@@ -70,18 +67,12 @@ fn every_corpus_stream_ends_live_with_its_exit_code_and_message() {
             .iter()
             .map(|a| a.as_str().unwrap())
             .collect();
-        let mut child = subtext()
-            .args(["live", "--no-tags", "--no-partials"])
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let writer = std::thread::spawn(move || stdin.write_all(&bytes));
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap().unwrap();
+        let out = output_with_stdin(
+            subtext()
+                .args(["live", "--no-tags", "--no-partials"])
+                .args(&args),
+            &bytes,
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{name}: {stderr}");
         assert_eq!(

@@ -8,25 +8,11 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use crate::common::{root, subtext};
+use crate::common::{output_with_stdin, root, subtext};
 
 /// Runs `subtext live ARGS` with `input` on stdin; returns the process output.
 fn live(args: &[&str], input: &[u8]) -> Output {
-    let mut child = subtext()
-        .arg("live")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("subtext runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    // Written from a thread: the child may fill its stdout pipe before reading all.
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().expect("all input written");
-    out
+    output_with_stdin(subtext().arg("live").args(args), input)
 }
 
 fn assert_ok(out: &Output) {

@@ -52,6 +52,12 @@ impl Audio {
     }
 }
 
+/// A sample in [-1, 1] as 16-bit PCM: the inverse of the decoders' `i16 / 32768`,
+/// so 16-bit audio that is decoded and written again comes back bit for bit.
+pub fn to_i16(sample: f32) -> i16 {
+    (sample * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16
+}
+
 /// Decodes `path` and resamples it to [`TARGET_RATE`]; `source_rate` keeps the
 /// file's own rate.
 ///

@@ -77,15 +77,9 @@ impl LiveChannels {
     fn tracks(self, mut frames: Frames) -> Frames {
         match self.speakers(frames.len() as u16).len() {
             1 if frames.len() > 1 => {
-                let n = frames.len() as f32;
-                let mut mix = std::mem::take(&mut frames[0]);
-                for other in &frames[1..] {
-                    for (m, x) in mix.iter_mut().zip(other) {
-                        *m += x;
-                    }
-                }
-                mix.iter_mut().for_each(|m| *m /= n);
-                vec![mix]
+                // The rate does not matter to a mix.
+                let audio = crate::audio::Audio::new(TARGET_RATE, frames);
+                vec![crate::audio::resample::downmix(&audio)]
             }
             1 => frames,
             _ => {

@@ -107,8 +107,7 @@ pub fn pace(
                 bytes.clear();
                 for i in from..to {
                     for channel in &audio.channels {
-                        let s = (channel[i].clamp(-1.0, 1.0) * 32_767.0).round() as i16;
-                        bytes.extend_from_slice(&s.to_le_bytes());
+                        bytes.extend_from_slice(&audio::to_i16(channel[i]).to_le_bytes());
                     }
                 }
                 sent += to - from;

@@ -19,7 +19,7 @@ use super::segmenter::{OpenUtterance, Utterance};
 use crate::asr::{AsrSegment, Language};
 use crate::error::{Error, Result};
 use crate::hints::{HintCatalog, HintEngine};
-use crate::pipeline::{BoxedScorer, BoxedTranscriber, LanguageChoice};
+use crate::pipeline::{placed_word, round_ms, BoxedScorer, BoxedTranscriber, LanguageChoice};
 use crate::score::acoustic::LiveVoice;
 use crate::score::Tagger;
 use crate::types::{Speaker, Turn, Word};
@@ -404,13 +404,12 @@ impl Worker {
             crate::redact::redact_turn(&mut turn);
         }
         if let Some((scorer, tagger)) = &mut self.tagging {
-            let others: Vec<Turn> = state.recent.iter().cloned().collect();
+            let others = state.recent.make_contiguous();
             let cues = state
                 .voice
-                .measure(&turn, &utterance.samples, utterance.start, &others);
+                .measure(&turn, &utterance.samples, utterance.start, others);
             let scores = scorer.score(&[turn.text.as_str()])?;
-            let labels = scorer.labels().clone();
-            turn.tags = Some(tagger.tag(&labels, &turn.text, &scores[0], cues.as_ref()));
+            turn.tags = Some(tagger.tag(scorer.labels(), &turn.text, &scores[0], cues.as_ref()));
             turn.acoustic = cues;
         }
         state.next_turn += 1;
@@ -465,11 +464,9 @@ fn words_at(segments: Vec<AsrSegment>, offset: f64) -> Vec<Word> {
         .into_iter()
         .flat_map(|s| s.words)
         .filter(|w| !is_annotation(&w.text))
-        .map(|w| Word {
-            start: round_ms(w.start + offset),
-            end: round_ms(w.end + offset),
-            probability: (w.probability * 1000.0).round() / 1000.0,
-            text: w.text,
+        .map(|w| {
+            let (start, end) = (w.start + offset, w.end + offset);
+            placed_word(w, start, end)
         })
         .collect()
 }
@@ -510,10 +507,6 @@ fn is_repetition_loop(text: &str) -> bool {
 fn is_annotation(text: &str) -> bool {
     let t = text.trim();
     (t.starts_with('[') && t.ends_with(']')) || (t.starts_with('(') && t.ends_with(')'))
-}
-
-fn round_ms(t: f64) -> f64 {
-    (t * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]

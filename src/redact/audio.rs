@@ -132,10 +132,9 @@ fn wav_bytes(audio: &Audio) -> Result<Vec<u8>> {
     let mut writer = hound::WavWriter::new(&mut bytes, spec).map_err(fail)?;
     for i in 0..audio.frames() {
         for channel in &audio.channels {
-            // The inverse of the decoder's i16 / 32768, so 16-bit input comes back
-            // bit for bit outside the covered spans.
-            let s = (channel[i] * 32_768.0).round().clamp(-32_768.0, 32_767.0) as i16;
-            writer.write_sample(s).map_err(fail)?;
+            writer
+                .write_sample(crate::audio::to_i16(channel[i]))
+                .map_err(fail)?;
         }
     }
     writer.finalize().map_err(fail)?;

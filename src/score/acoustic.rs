@@ -37,7 +37,7 @@ pub fn measure(turns: &[Turn], tracks: &[TrackAudio]) -> Vec<Option<AcousticCues
                     } else {
                         None
                     })?;
-            let samples = speech_samples(turn, track.pcm);
+            let samples = speech_samples(turn, track.pcm, 0.0);
             if samples.len() < RATE / 10 {
                 return None;
             }
@@ -89,14 +89,7 @@ impl LiveVoice {
         pcm_start: f64,
         others: &[Turn],
     ) -> Option<AcousticCues> {
-        let mut local = turn.clone();
-        local.start -= pcm_start;
-        local.end -= pcm_start;
-        for w in &mut local.words {
-            w.start -= pcm_start;
-            w.end -= pcm_start;
-        }
-        let samples = speech_samples(&local, pcm);
+        let samples = speech_samples(turn, pcm, pcm_start);
         if samples.len() < RATE / 10 {
             return None;
         }
@@ -139,9 +132,10 @@ pub fn arousal(a: &AcousticCues) -> f32 {
     (0.5 + a.loudness_db / 12.0 + range + interrupt).clamp(0.0, 1.0)
 }
 
-/// The samples under the turn's words (silences between words left out).
-fn speech_samples(turn: &Turn, pcm: &[f32]) -> Vec<f32> {
-    let index = |t: f64| ((t.max(0.0) * RATE as f64) as usize).min(pcm.len());
+/// The samples under the turn's words (silences between words left out); `pcm`
+/// starts at time `pcm_start`.
+fn speech_samples(turn: &Turn, pcm: &[f32], pcm_start: f64) -> Vec<f32> {
+    let index = |t: f64| (((t - pcm_start).max(0.0) * RATE as f64) as usize).min(pcm.len());
     let mut out = Vec::new();
     if turn.words.is_empty() {
         out.extend_from_slice(&pcm[index(turn.start)..index(turn.end)]);
