@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := cmake g++ make espeak-ng sox libsox-fmt-all lame python3-venv pkg-config
 CARGO ?= cargo
 
-.PHONY: demo test deps venv models build bench bench-live train clean-outputs
+.PHONY: demo test deps test-deps venv models build bench bench-live train clean-outputs
 
 ## demo: set up everything, then tag the bundled sample calls into samples/tagged/
 demo: build models
@@ -32,8 +32,21 @@ demo: build models
 	@./target/release/subtext pace --speed 4 samples/call-en-1.wav | ./target/release/subtext live --pretty
 
 ## test: set up everything, then run all tests with the real models
-test: deps models
+test: deps test-deps models
 	$(CARGO) test --release
+
+## test-deps: what the terminal and browser tests drive: tmux, Debian's Chromium,
+## Node.js and playwright-core (tests/e2e, pinned by its package-lock.json)
+TEST_APT_PACKAGES := tmux chromium
+test-deps: deps
+	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@[ tests/e2e/node_modules/.package-lock.json -nt tests/e2e/package-lock.json ] || \
+		(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 ## deps: system packages and the Rust toolchain check
 deps:

@@ -94,6 +94,96 @@ pub enum Command {
         after_help = "Examples:\n  subtext redact-audio call.wav tagged/call.subtext.json --out call.redacted.wav\n  subtext redact-audio call.wav tagged/call.subtext.json --out call.redacted.wav --silence"
     )]
     RedactAudio(RedactAudioArgs),
+    /// Replay a tagged call on its own clock, as the agent would have seen it live:
+    /// turns appear when they ended, hints when they fired, and a status line shows
+    /// the call time and the customer's current emotion.
+    ///
+    /// In a terminal: space pauses, ←/→ jump to the previous/next turn, q quits.
+    /// Piped (or with --plain): timed lines, one event per line group.
+    #[command(
+        after_help = "Examples:\n  subtext replay tagged/call-nl-1.subtext.json\n  subtext replay tagged/call-nl-1.subtext.json --speed 4 --from 02:10\n  subtext replay --speed max tagged/call-nl-1.subtext.json | less"
+    )]
+    Replay(ReplayArgs),
+    /// Browse tagged calls in a local web app: a sortable call list, and per call the
+    /// audio player, the transcript with tags, cue spans and hints, and the emotion
+    /// curve. Listens on 127.0.0.1 only, unless --bind says otherwise.
+    #[command(
+        after_help = "Examples:\n  subtext serve tagged/ --audio calls/\n  subtext serve tagged/ --audio calls/ --port 8080\n\nPrivacy: calls transcribed with --no-redact are listed but not shown (see\n--allow-unredacted); recordings are served with their redacted spans covered by a\ntone (see --original-audio)."
+    )]
+    Serve(ServeArgs),
+    /// Write one tagged call as a self-contained HTML page (the serve call page,
+    /// with its data inside), for sharing without a server. The recording is linked
+    /// by a relative path; when the call has redacted spans, a copy with them
+    /// covered is written beside the report and linked instead.
+    #[command(
+        after_help = "Examples:\n  subtext report tagged/call-nl-1.subtext.json --out call-nl-1.html\n  subtext report tagged/call-nl-1.subtext.json --out r.html --audio calls/call-nl-1.redacted.wav"
+    )]
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A `NAME.subtext.json` written by `batch` or `transcribe`.
+    pub input: PathBuf,
+    /// Replay speed: a factor of real time (1, 2, 4 ...) or max.
+    #[arg(long, default_value = "1")]
+    pub speed: subtext::replay::Speed,
+    /// Start at this call time (mm:ss, h:mm:ss or seconds).
+    #[arg(long, default_value = "0", value_parser = subtext::replay::parse_time)]
+    pub from: f64,
+    /// Timed lines even in a terminal (no keys, no status line).
+    #[arg(long)]
+    pub plain: bool,
+    /// Colour in the terminal view: auto, always or never.
+    #[arg(long, default_value = "auto")]
+    pub color: ColorArg,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Folders with tagged calls (`NAME.subtext.json`, searched recursively).
+    #[arg(required = true)]
+    pub tagged: Vec<PathBuf>,
+    /// Folders with the recordings (matched by the path or name in each call's
+    /// `source`, and checked by sha256). Without it the pages have no audio.
+    #[arg(long)]
+    pub audio: Vec<PathBuf>,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on. Anything but loopback exposes call content to the
+    /// network and is warned about.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Show calls transcribed with --no-redact too.
+    #[arg(long)]
+    pub allow_unredacted: bool,
+    /// Serve recordings as they are, without covering redacted spans.
+    #[arg(long)]
+    pub original_audio: bool,
+    /// Smallest group of calls for which the list shows counts (trajectory,
+    /// metaphor ...): smaller groups could point at a person.
+    #[arg(long, default_value_t = 10)]
+    pub min_group: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// A `NAME.subtext.json` written by `batch` or `transcribe`.
+    pub input: PathBuf,
+    /// Where to write the HTML page.
+    #[arg(short, long)]
+    pub out: PathBuf,
+    /// The recording to link, as it is (by default the call's own recording is
+    /// looked for at its `source` path and beside the transcript).
+    #[arg(long)]
+    pub audio: Option<PathBuf>,
+    /// Write a report of a call transcribed with --no-redact.
+    #[arg(long)]
+    pub allow_unredacted: bool,
+    /// Link the original recording even when it holds redacted spans.
+    #[arg(long)]
+    pub original_audio: bool,
 }
 
 #[derive(Args, Debug)]

@@ -6,7 +6,8 @@
 //! `redact` → `score` (emotion, metaphor, need tags and voice cues) →
 //! `hints` (agent hints from a catalog) → `summary` (curve, outcome, follow-up) →
 //! `sink` (JSON, WebVTT, SRT, text) and `show` (terminal and Markdown views).
-//! `batch` runs it over many files; `live` runs it on a stream as the call goes.
+//! `batch` runs it over many files; `live` runs it on a stream as the call goes;
+//! `replay` and `web` (serve, report) play tagged calls back for people.
 
 pub mod asr;
 pub mod audio;
@@ -22,6 +23,7 @@ pub mod models;
 pub mod onnx;
 pub mod pipeline;
 pub mod redact;
+pub mod replay;
 pub mod score;
 pub mod show;
 pub mod sink;
@@ -29,6 +31,7 @@ pub mod summary;
 pub mod turns;
 pub mod types;
 pub mod vad;
+pub mod web;
 
 pub use error::{Error, Result};
 pub use types::*;

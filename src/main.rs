@@ -55,6 +55,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Hints(args) => hints(args),
         Command::Live(args) => live(args),
         Command::Pace(args) => pace(args),
+        Command::Replay(args) => replay(args),
+        Command::Serve(args) => serve(args, cli.quiet),
+        Command::Report(args) => report(args, cli.quiet),
         Command::RedactAudio(args) => {
             use subtext::redact::audio::{redact_file, Cover};
             let cover = if args.silence {
@@ -162,15 +165,7 @@ struct ScoreLine<'a> {
 /// `subtext show`: a tagged call for reading, in the terminal or as Markdown.
 fn show(args: cli::ShowArgs) -> anyhow::Result<ExitCode> {
     use std::io::IsTerminal;
-    let path = &args.input;
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let transcript: subtext::Transcript = serde_json::from_str(&text).with_context(|| {
-        format!(
-            "{} is not a subtext transcript (NAME.subtext.json)",
-            path.display()
-        )
-    })?;
+    let transcript = subtext::Transcript::read(&args.input)?;
     let style = if args.markdown {
         subtext::show::Style::Markdown
     } else {
@@ -186,6 +181,87 @@ fn show(args: cli::ShowArgs) -> anyhow::Result<ExitCode> {
     std::io::stdout()
         .lock()
         .write_all(subtext::show::render(&transcript, style).as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `subtext replay`: a tagged call on its own clock, full-screen in a terminal,
+/// timed lines otherwise.
+fn replay(args: cli::ReplayArgs) -> anyhow::Result<ExitCode> {
+    use std::io::IsTerminal;
+    let transcript = subtext::Transcript::read(&args.input)?;
+    let tty = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    if tty && !args.plain {
+        let color = match args.color {
+            cli::ColorArg::Always => true,
+            cli::ColorArg::Never => false,
+            cli::ColorArg::Auto => std::env::var_os("NO_COLOR").is_none(),
+        };
+        subtext::replay::terminal::play(&transcript, args.speed, args.from, color)?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        subtext::replay::play_plain(&transcript, args.speed, args.from, &mut out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `subtext serve`: the web app over tagged folders, until Ctrl-C.
+fn serve(args: cli::ServeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let options = subtext::web::ServeOptions {
+        tagged: args.tagged,
+        audio: args.audio,
+        bind: args.bind,
+        port: args.port,
+        allow_unredacted: args.allow_unredacted,
+        original_audio: args.original_audio,
+        min_group: args.min_group,
+    };
+    if !options.bind.is_loopback() {
+        eprintln!(
+            "subtext: warning: listening on {}: anyone who can reach this machine can read these calls",
+            options.bind
+        );
+    }
+    subtext::web::serve(options, |addr, calls| {
+        // Always said (also with --quiet): scripts and tests read the address here.
+        eprintln!("subtext: serving {calls} call(s) on http://{addr}/ (Ctrl-C stops)");
+        if quiet {
+            return;
+        }
+        if calls == 0 {
+            eprintln!(
+                "subtext: no NAME.subtext.json found yet; the list updates when calls are added"
+            );
+        }
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `subtext report`: one call as a self-contained HTML page.
+fn report(args: cli::ReportArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let options = subtext::web::report::ReportOptions {
+        audio: args.audio,
+        allow_unredacted: args.allow_unredacted,
+        original_audio: args.original_audio,
+    };
+    let written = subtext::web::report::write_report(&args.input, &args.out, &options)?;
+    if !quiet {
+        match (&written.audio, written.covered_copy) {
+            (Some(a), true) => eprintln!(
+                "subtext: report written to {}; it links {}, a copy of the recording with the redacted spans covered",
+                args.out.display(),
+                a.display()
+            ),
+            (Some(a), false) => eprintln!(
+                "subtext: report written to {}; it links {}",
+                args.out.display(),
+                a.display()
+            ),
+            (None, _) => eprintln!(
+                "subtext: report written to {} without audio (the recording was not found; see --audio)",
+                args.out.display()
+            ),
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

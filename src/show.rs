@@ -139,8 +139,9 @@ fn header(w: &mut Writer, t: &Transcript) {
     }
 }
 
-fn turn_lines<'h>(w: &mut Writer, turn: &Turn, hints: impl Iterator<Item = &'h Hint>) {
-    let time = clock(turn.start, '.', false);
+/// A turn's tags and voice cues as short badges: `frustration 0.62`, `need be_heard`,
+/// `complaint`, `voice +4 dB`, `interrupts` (shared with `replay`).
+pub fn turn_badges(turn: &Turn) -> Vec<String> {
     let mut badges = turn.tags.as_ref().map(tag_badges).unwrap_or_default();
     if let Some(c) = turn.tags.as_ref().and_then(|t| t.contact_type.as_ref()) {
         badges.push(c.id.clone());
@@ -153,6 +154,12 @@ fn turn_lines<'h>(w: &mut Writer, turn: &Turn, hints: impl Iterator<Item = &'h H
             badges.push("interrupts".into());
         }
     }
+    badges
+}
+
+fn turn_lines<'h>(w: &mut Writer, turn: &Turn, hints: impl Iterator<Item = &'h Hint>) {
+    let time = clock(turn.start, '.', false);
+    let badges = turn_badges(turn);
     if w.markdown() {
         w.line(&format!(
             "**[{time}] {}:** {}  ",

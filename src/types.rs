@@ -212,6 +212,21 @@ pub struct Transcript {
     pub summary: Option<CallSummary>,
 }
 
+impl Transcript {
+    /// Reads a `NAME.subtext.json`; the error names the file and, for a malformed
+    /// one, the field that is wrong.
+    pub fn read(path: &std::path::Path) -> crate::Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
+        let mut json = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut json).map_err(|e| {
+            crate::Error::Config(format!(
+                "{}: not a subtext transcript (NAME.subtext.json): {e}",
+                path.display()
+            ))
+        })
+    }
+}
+
 /// A suggestion for the agent about what may lie behind a customer turn. Worded as
 /// a possibility, quoting the customer; `evidence` says why it fired.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

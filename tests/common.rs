@@ -70,3 +70,28 @@ pub fn score_lines(args: &[&str], texts: &[&str]) -> Vec<Value> {
     assert_eq!(rows.len(), texts.len());
     rows
 }
+
+pub fn read_wav(path: &std::path::Path) -> (hound::WavSpec, Vec<i16>) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    (spec, r.samples::<i16>().map(|s| s.unwrap()).collect())
+}
+
+/// The tagged sample call with the words "20 minutes" of turn 1 (8.99-9.75 s)
+/// marked as a redacted number, as the pipeline marks personal data.
+pub fn marked_transcript(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = root().join("tests/fixtures/tagged/call-en-1.subtext.json");
+    let mut t: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let words = t["turns"][1]["words"].as_array_mut().unwrap();
+    let at = words
+        .iter()
+        .position(|w| w["text"] == "20")
+        .expect("the word 20");
+    let end = words[at + 1]["end"].clone();
+    words[at]["text"] = "[NUMBER]".into();
+    words[at]["end"] = end;
+    words.remove(at + 1);
+    let out = dir.join("call-en-1.subtext.json");
+    std::fs::write(&out, serde_json::to_string(&t).unwrap()).unwrap();
+    out
+}

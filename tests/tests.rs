@@ -11,5 +11,7 @@ mod formats;
 mod hints;
 mod live;
 mod privacy;
+mod replay;
 mod scoring;
 mod vad;
+mod web;

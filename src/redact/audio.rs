@@ -20,6 +20,9 @@ pub enum Cover {
     Silence,
 }
 
+/// Stretches of a call in seconds, (start, end).
+pub type Spans = Vec<(f64, f64)>;
+
 /// Whether a word is one of the redaction placeholders.
 pub fn is_placeholder(word: &str) -> bool {
     super::LABELS.contains(&word)
@@ -90,20 +93,27 @@ pub fn redact_file(
     pad: f64,
     force: bool,
 ) -> Result<Vec<(f64, f64)>> {
-    let text =
-        std::fs::read_to_string(transcript_path).map_err(|e| Error::io(transcript_path, e))?;
-    let transcript: Transcript = serde_json::from_str(&text).map_err(|e| {
-        Error::Config(format!(
-            "{}: not a subtext transcript: {e}",
-            transcript_path.display()
-        ))
-    })?;
+    let transcript = Transcript::read(transcript_path)?;
     if !transcript.call.redacted {
         return Err(Error::Config(format!(
             "{}: made with --no-redact, so no personal data is marked in it; transcribe the call again without --no-redact",
             transcript_path.display()
         )));
     }
+    check_source(audio_path, transcript_path, &transcript, force)?;
+    let (wav, spans) = redacted_wav(audio_path, &transcript, cover_with, pad)?;
+    crate::sink::write_atomic(out, &wav)?;
+    Ok(spans)
+}
+
+/// Fails unless `audio_path` is the recording `transcript` was made from (its
+/// sha256), or `force` is set.
+pub fn check_source(
+    audio_path: &Path,
+    transcript_path: &Path,
+    transcript: &Transcript,
+    force: bool,
+) -> Result<()> {
     let sha256 = crate::models::sha256_file(audio_path)?;
     if sha256 != transcript.call.sha256 && !force {
         return Err(Error::Config(format!(
@@ -112,11 +122,21 @@ pub fn redact_file(
             transcript_path.display()
         )));
     }
+    Ok(())
+}
+
+/// The recording at `audio_path` with `transcript`'s redacted spans covered, as a
+/// 16-bit WAV in memory, and the spans (used by `redact-audio`, `serve`, `report`).
+pub fn redacted_wav(
+    audio_path: &Path,
+    transcript: &Transcript,
+    cover_with: Cover,
+    pad: f64,
+) -> Result<(Vec<u8>, Spans)> {
     let mut audio = crate::audio::decode::decode_file(audio_path)?;
-    let spans = spans(&transcript, pad);
+    let spans = spans(transcript, pad);
     cover(&mut audio, &spans, cover_with);
-    crate::sink::write_atomic(out, &wav_bytes(&audio)?)?;
-    Ok(spans)
+    Ok((wav_bytes(&audio)?, spans))
 }
 
 /// 16-bit PCM WAV of `audio`, in memory.
