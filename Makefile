@@ -30,6 +30,13 @@ demo: build models
 	@echo
 	@echo "== live mode: call-en-1.wav played at 4x real time into subtext live --pretty (--speed 1 for real time) =="
 	@./target/release/subtext pace --speed 4 samples/call-en-1.wav | ./target/release/subtext live --pretty
+	@echo
+	@echo "== replay of a tagged call at 8x (in a terminal: subtext replay FILE, with keys) =="
+	@./target/release/subtext replay --plain --speed 8 samples/tagged/call-en-2.subtext.json
+	@echo
+	@./target/release/subtext report samples/tagged/call-en-1.subtext.json --out samples/tagged/call-en-1.html
+	@echo "Open samples/tagged/call-en-1.html in a browser, or browse all calls with:"
+	@echo "  ./target/release/subtext serve samples/tagged --audio samples    # http://127.0.0.1:8080/"
 
 ## test: set up everything, then run all tests with the real models
 test: deps test-deps models
