@@ -19,6 +19,7 @@ use subtext::sink::{self, Format};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose, cli.quiet);
+    subtext::audio::decode::quiet_decoder_panics();
     match run(cli) {
         Ok(code) => code,
         Err(error) => {

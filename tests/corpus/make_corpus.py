@@ -61,6 +61,10 @@ def main():
         "one-byte.wav": (b"R", ("failed", "")),
         "random-bytes.wav": (bytes(rng.randrange(256) for _ in range(4096)), ("failed", "")),
         "header-only.wav": (wav(1, 8000, 16, b""), ("failed", "empty")),
+        # Found by the audio_file fuzz target: bytes before a RIFF header make
+        # symphonia scan ahead to it, and on its 0 Hz rate symphonia 0.5 panics
+        # (TimeBase::new) instead of failing; decode turns that into the file's error.
+        "junk-before-riff-zero-rate.wav": (b"\x55" * 64 + wav(1, 0, 16, ok), ("failed", "decoder")),
         # Unusual but valid audio.
         "six-channels.wav": (wav(6, 8000, 16, pcm16(tone(1.0, 8000, channels=6))), ("done", "")),
         "nan-inf-float.wav": (
