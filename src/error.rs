@@ -38,6 +38,10 @@ pub enum Error {
     #[error("input stream: {0}")]
     Stream(String),
 
+    /// A `NAME.subtext.json` that cannot be read as one.
+    #[error("{path} is not a subtext transcript (NAME.subtext.json): {reason}")]
+    BadTranscript { path: PathBuf, reason: String },
+
     #[error("invalid setting: {0}")]
     Config(String),
 

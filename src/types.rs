@@ -212,6 +212,10 @@ pub struct Transcript {
     pub summary: Option<CallSummary>,
 }
 
+/// A double-quoted string in an error message.
+static QUOTED: std::sync::LazyLock<regex::Regex> =
+    std::sync::LazyLock::new(|| regex::Regex::new(r#""(?:[^"\\]|\\.)*""#).expect("valid regex"));
+
 impl Transcript {
     /// Reads a `NAME.subtext.json`; the error names the file and, for a malformed
     /// one, the field that is wrong.
@@ -219,10 +223,14 @@ impl Transcript {
         let bytes = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
         let mut json = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut json).map_err(|e| {
-            crate::Error::Config(format!(
-                "{}: not a subtext transcript (NAME.subtext.json): {e}",
-                path.display()
-            ))
+            // serde quotes the offending value, which may be call content: the
+            // message keeps where and what kind of error, not the value.
+            let reason = e.to_string();
+            let reason = QUOTED.replace_all(&reason, "\"…\"");
+            crate::Error::BadTranscript {
+                path: path.to_path_buf(),
+                reason: reason.into_owned(),
+            }
         })
     }
 }

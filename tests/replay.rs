@@ -115,6 +115,15 @@ fn replay_refuses_bad_arguments_and_files_with_their_reason() {
         err.contains("broken.subtext.json") && err.contains("call"),
         "{err}"
     );
+    // A wrong value is located, but not quoted: it may be call content.
+    let mut t: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    t["turns"][0]["words"][0]["start"] = "IBAN NL91ABNA0417164300".into();
+    std::fs::write(&broken, t.to_string()).unwrap();
+    let (status, _, err) = stdout_of(&[], &broken);
+    assert_eq!(status.code(), Some(2));
+    assert!(err.contains("turns[0].words[0].start"), "{err}");
+    assert!(!err.contains("NL91"), "{err}");
 }
 
 /// A tmux server of the test's own (its own socket), killed when dropped.

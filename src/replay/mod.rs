@@ -255,7 +255,9 @@ impl Clock {
             (true, _) => None,
             (false, Speed::Max) => Some(Duration::ZERO),
             (false, Speed::Times(x)) => {
-                Some(Duration::from_secs_f64(((t - self.now()) / x).max(0.0)))
+                // `try_`: a damaged file's absurd time must not panic the replay.
+                let wait = ((t - self.now()) / x).max(0.0);
+                Some(Duration::try_from_secs_f64(wait).unwrap_or(Duration::MAX))
             }
         }
     }

@@ -4,7 +4,7 @@
 use crate::error::Result;
 
 pub mod energy;
-#[cfg(feature = "onnx")]
+/// Silero VAD: the span rules always, the ONNX model with the `onnx` feature.
 pub mod silero;
 
 /// A stretch of speech in seconds from the start of the track.

@@ -22,13 +22,8 @@
 //! `use_max_poss_sil_at_max_speech=True`; the defaults in [`VadConfig`] are tuned for
 //! telephone calls, and where the rules differ from upstream the comment says why.
 
-use std::path::Path;
-
-use ort::session::Session;
-use ort::value::TensorRef;
-
 use crate::error::{Error, Result};
-use crate::vad::{SpeechSpan, Vad};
+use crate::vad::SpeechSpan;
 
 /// The only rate the model accepts.
 pub const SAMPLE_RATE: usize = 16_000;
@@ -39,6 +34,7 @@ pub const CONTEXT: usize = 64;
 const STATE: usize = 128;
 /// Default windows per `Session::run`: ~16 s of audio, 1.2 MB of input (silero-vad's
 /// `sequence_vad.py` uses the same). Bigger blocks cost memory for little speed.
+#[cfg_attr(not(feature = "onnx"), allow(dead_code))]
 const BLOCK: usize = 512;
 
 /// Thresholds that turn per-window probabilities into speech spans.
@@ -112,6 +108,7 @@ impl VadConfig {
 /// window (the model's context) and samples that do not yet fill a window. One per
 /// channel; the session is shared.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "onnx"), allow(dead_code))]
 pub struct VadStream {
     h: [f32; STATE],
     c: [f32; STATE],
@@ -130,160 +127,176 @@ impl Default for VadStream {
     }
 }
 
-/// Silero VAD v6 on a single-threaded ONNX Runtime session.
-///
-/// Needs [`crate::onnx::init_runtime`] first. One instance per worker thread:
-/// `Session::run` takes `&mut self`.
-pub struct SileroVad {
-    session: Session,
-    config: VadConfig,
-    max_block: usize,
-}
+/// The model itself, behind the `onnx` feature: the span rules above and below are
+/// plain code that live mode and the tests use without ONNX Runtime.
+#[cfg(feature = "onnx")]
+mod model {
+    use std::path::Path;
 
-impl SileroVad {
-    /// Load the model with the default [`VadConfig`].
-    pub fn new(model: &Path) -> Result<Self> {
-        Self::with_config(model, VadConfig::default())
+    use ort::session::Session;
+    use ort::value::TensorRef;
+
+    use super::*;
+    use crate::vad::Vad;
+
+    /// Silero VAD v6 on a single-threaded ONNX Runtime session.
+    ///
+    /// Needs [`crate::onnx::init_runtime`] first. One instance per worker thread:
+    /// `Session::run` takes `&mut self`.
+    pub struct SileroVad {
+        session: Session,
+        config: VadConfig,
+        max_block: usize,
     }
 
-    pub fn with_config(model: &Path, config: VadConfig) -> Result<Self> {
-        config.validate()?;
-        let env = crate::onnx::environment_for(model)?;
-        let load_err = |reason: String| Error::ModelLoad {
-            path: model.to_path_buf(),
-            reason,
-        };
-        if !model.is_file() {
-            return Err(load_err(
-                "file not found; run `python3 models/fetch_models.py` to extract it".into(),
-            ));
+    impl SileroVad {
+        /// Load the model with the default [`VadConfig`].
+        pub fn new(model: &Path) -> Result<Self> {
+            Self::with_config(model, VadConfig::default())
         }
-        // One intra-op and one inter-op thread: the target is a 2-core box where
-        // Whisper owns the other core, and the model is too small to gain from more.
-        let session = Session::builder(env)
-            .and_then(|b| Ok(b.with_intra_threads(1)?.with_inter_threads(1)?))
-            .and_then(|mut b| b.commit_from_file(model))
-            .map_err(|e| load_err(e.to_string()))?;
 
-        let inputs: Vec<&str> = session.inputs().iter().map(|o| o.name()).collect();
-        let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
-        if inputs != ["input", "h", "c"] || outputs != ["speech_probs", "hn", "cn"] {
-            return Err(load_err(format!(
-                "not the Silero VAD v6 sequence model (inputs {inputs:?}, outputs {outputs:?}; \
-                 expected [input, h, c] -> [speech_probs, hn, cn])"
-            )));
-        }
-        Ok(SileroVad {
-            session,
-            config,
-            max_block: BLOCK,
-        })
-    }
-
-    pub fn config(&self) -> &VadConfig {
-        &self.config
-    }
-
-    /// At most this many 32 ms windows go into one model call (default 512). The
-    /// probabilities do not depend on it beyond float rounding; 1 is streaming.
-    pub fn set_max_block(&mut self, windows: usize) {
-        self.max_block = windows.max(1);
-    }
-
-    /// One speech probability per 32 ms window (`ceil(pcm.len() / 512)` values); the
-    /// last window is zero-padded. The LSTM state starts from zero on every call.
-    pub fn probabilities(&mut self, pcm: &[f32]) -> Result<Vec<f32>> {
-        let mut stream = VadStream::default();
-        let mut probs = self.push(&mut stream, pcm)?;
-        probs.extend(self.finish(&mut stream)?);
-        Ok(probs)
-    }
-
-    /// Streaming: appends `pcm` to `stream` and returns the probabilities of the
-    /// windows it completed; a partial window waits for the next call. Feeding a
-    /// track piece by piece gives the same probabilities as [`Self::probabilities`].
-    pub fn push(&mut self, stream: &mut VadStream, pcm: &[f32]) -> Result<Vec<f32>> {
-        stream.pending.extend_from_slice(pcm);
-        let n_windows = stream.pending.len() / WINDOW;
-        let probs = self.run_windows(stream, n_windows)?;
-        stream.pending.drain(..n_windows * WINDOW);
-        Ok(probs)
-    }
-
-    /// Streaming: the probability of the last, zero-padded window, if samples are
-    /// left over (end of input).
-    pub fn finish(&mut self, stream: &mut VadStream) -> Result<Option<f32>> {
-        if stream.pending.is_empty() {
-            return Ok(None);
-        }
-        stream.pending.resize(WINDOW, 0.0);
-        let probs = self.run_windows(stream, 1)?;
-        stream.pending.clear();
-        Ok(probs.first().copied())
-    }
-
-    /// Runs the first `n_windows` whole windows of `stream.pending`, in blocks.
-    fn run_windows(&mut self, stream: &mut VadStream, n_windows: usize) -> Result<Vec<f32>> {
-        let mut probs = Vec::with_capacity(n_windows);
-        let block = self.max_block;
-        let mut input = Vec::with_capacity(block.min(n_windows) * (CONTEXT + WINDOW));
-        for first in (0..n_windows).step_by(block) {
-            let count = block.min(n_windows - first);
-            input.clear();
-            for w in first..first + count {
-                input.extend_from_slice(&stream.context);
-                input.extend_from_slice(&stream.pending[w * WINDOW..(w + 1) * WINDOW]);
-                // The next window's context is the tail of this one.
-                stream
-                    .context
-                    .copy_from_slice(&input[input.len() - CONTEXT..]);
+        pub fn with_config(model: &Path, config: VadConfig) -> Result<Self> {
+            config.validate()?;
+            let env = crate::onnx::environment_for(model)?;
+            let load_err = |reason: String| Error::ModelLoad {
+                path: model.to_path_buf(),
+                reason,
+            };
+            if !model.is_file() {
+                return Err(load_err(
+                    "file not found; run `python3 models/fetch_models.py` to extract it".into(),
+                ));
             }
-            probs.extend(self.run_block(&input, count, &mut stream.h, &mut stream.c)?);
+            // One intra-op and one inter-op thread: the target is a 2-core box where
+            // Whisper owns the other core, and the model is too small to gain from more.
+            let session = Session::builder(env)
+                .and_then(|b| Ok(b.with_intra_threads(1)?.with_inter_threads(1)?))
+                .and_then(|mut b| b.commit_from_file(model))
+                .map_err(|e| load_err(e.to_string()))?;
+
+            let inputs: Vec<&str> = session.inputs().iter().map(|o| o.name()).collect();
+            let outputs: Vec<&str> = session.outputs().iter().map(|o| o.name()).collect();
+            if inputs != ["input", "h", "c"] || outputs != ["speech_probs", "hn", "cn"] {
+                return Err(load_err(format!(
+                    "not the Silero VAD v6 sequence model (inputs {inputs:?}, outputs {outputs:?}; \
+                     expected [input, h, c] -> [speech_probs, hn, cn])"
+                )));
+            }
+            Ok(SileroVad {
+                session,
+                config,
+                max_block: BLOCK,
+            })
         }
-        Ok(probs)
+
+        pub fn config(&self) -> &VadConfig {
+            &self.config
+        }
+
+        /// At most this many 32 ms windows go into one model call (default 512). The
+        /// probabilities do not depend on it beyond float rounding; 1 is streaming.
+        pub fn set_max_block(&mut self, windows: usize) {
+            self.max_block = windows.max(1);
+        }
+
+        /// One speech probability per 32 ms window (`ceil(pcm.len() / 512)` values); the
+        /// last window is zero-padded. The LSTM state starts from zero on every call.
+        pub fn probabilities(&mut self, pcm: &[f32]) -> Result<Vec<f32>> {
+            let mut stream = VadStream::default();
+            let mut probs = self.push(&mut stream, pcm)?;
+            probs.extend(self.finish(&mut stream)?);
+            Ok(probs)
+        }
+
+        /// Streaming: appends `pcm` to `stream` and returns the probabilities of the
+        /// windows it completed; a partial window waits for the next call. Feeding a
+        /// track piece by piece gives the same probabilities as [`Self::probabilities`].
+        pub fn push(&mut self, stream: &mut VadStream, pcm: &[f32]) -> Result<Vec<f32>> {
+            stream.pending.extend_from_slice(pcm);
+            let n_windows = stream.pending.len() / WINDOW;
+            let probs = self.run_windows(stream, n_windows)?;
+            stream.pending.drain(..n_windows * WINDOW);
+            Ok(probs)
+        }
+
+        /// Streaming: the probability of the last, zero-padded window, if samples are
+        /// left over (end of input).
+        pub fn finish(&mut self, stream: &mut VadStream) -> Result<Option<f32>> {
+            if stream.pending.is_empty() {
+                return Ok(None);
+            }
+            stream.pending.resize(WINDOW, 0.0);
+            let probs = self.run_windows(stream, 1)?;
+            stream.pending.clear();
+            Ok(probs.first().copied())
+        }
+
+        /// Runs the first `n_windows` whole windows of `stream.pending`, in blocks.
+        fn run_windows(&mut self, stream: &mut VadStream, n_windows: usize) -> Result<Vec<f32>> {
+            let mut probs = Vec::with_capacity(n_windows);
+            let block = self.max_block;
+            let mut input = Vec::with_capacity(block.min(n_windows) * (CONTEXT + WINDOW));
+            for first in (0..n_windows).step_by(block) {
+                let count = block.min(n_windows - first);
+                input.clear();
+                for w in first..first + count {
+                    input.extend_from_slice(&stream.context);
+                    input.extend_from_slice(&stream.pending[w * WINDOW..(w + 1) * WINDOW]);
+                    // The next window's context is the tail of this one.
+                    stream
+                        .context
+                        .copy_from_slice(&input[input.len() - CONTEXT..]);
+                }
+                probs.extend(self.run_block(&input, count, &mut stream.h, &mut stream.c)?);
+            }
+            Ok(probs)
+        }
+
+        fn run_block(
+            &mut self,
+            input: &[f32],
+            count: usize,
+            h: &mut [f32; STATE],
+            c: &mut [f32; STATE],
+        ) -> Result<Vec<f32>> {
+            let vad_err = |e: ort::Error| Error::Vad(e.to_string());
+            let outputs = self
+                .session
+                .run(ort::inputs![
+                    "input" => TensorRef::from_array_view(([count, CONTEXT + WINDOW], input)).map_err(vad_err)?,
+                    "h" => TensorRef::from_array_view(([1usize, 1, STATE], &h[..])).map_err(vad_err)?,
+                    "c" => TensorRef::from_array_view(([1usize, 1, STATE], &c[..])).map_err(vad_err)?,
+                ])
+                .map_err(vad_err)?;
+            let (_, probs) = outputs["speech_probs"]
+                .try_extract_tensor::<f32>()
+                .map_err(vad_err)?;
+            let (_, hn) = outputs["hn"].try_extract_tensor::<f32>().map_err(vad_err)?;
+            let (_, cn) = outputs["cn"].try_extract_tensor::<f32>().map_err(vad_err)?;
+            if probs.len() != count || hn.len() != STATE || cn.len() != STATE {
+                return Err(Error::Vad(format!(
+                    "unexpected output sizes: {} probabilities for {count} windows, state {}/{}",
+                    probs.len(),
+                    hn.len(),
+                    cn.len()
+                )));
+            }
+            h.copy_from_slice(hn);
+            c.copy_from_slice(cn);
+            Ok(probs.to_vec())
+        }
     }
 
-    fn run_block(
-        &mut self,
-        input: &[f32],
-        count: usize,
-        h: &mut [f32; STATE],
-        c: &mut [f32; STATE],
-    ) -> Result<Vec<f32>> {
-        let vad_err = |e: ort::Error| Error::Vad(e.to_string());
-        let outputs = self
-            .session
-            .run(ort::inputs![
-                "input" => TensorRef::from_array_view(([count, CONTEXT + WINDOW], input)).map_err(vad_err)?,
-                "h" => TensorRef::from_array_view(([1usize, 1, STATE], &h[..])).map_err(vad_err)?,
-                "c" => TensorRef::from_array_view(([1usize, 1, STATE], &c[..])).map_err(vad_err)?,
-            ])
-            .map_err(vad_err)?;
-        let (_, probs) = outputs["speech_probs"]
-            .try_extract_tensor::<f32>()
-            .map_err(vad_err)?;
-        let (_, hn) = outputs["hn"].try_extract_tensor::<f32>().map_err(vad_err)?;
-        let (_, cn) = outputs["cn"].try_extract_tensor::<f32>().map_err(vad_err)?;
-        if probs.len() != count || hn.len() != STATE || cn.len() != STATE {
-            return Err(Error::Vad(format!(
-                "unexpected output sizes: {} probabilities for {count} windows, state {}/{}",
-                probs.len(),
-                hn.len(),
-                cn.len()
-            )));
+    impl Vad for SileroVad {
+        fn speech_spans(&mut self, pcm: &[f32]) -> Result<Vec<SpeechSpan>> {
+            let probs = self.probabilities(pcm)?;
+            Ok(spans_from_probabilities(&probs, pcm.len(), &self.config))
         }
-        h.copy_from_slice(hn);
-        c.copy_from_slice(cn);
-        Ok(probs.to_vec())
     }
 }
 
-impl Vad for SileroVad {
-    fn speech_spans(&mut self, pcm: &[f32]) -> Result<Vec<SpeechSpan>> {
-        let probs = self.probabilities(pcm)?;
-        Ok(spans_from_probabilities(&probs, pcm.len(), &self.config))
-    }
-}
+#[cfg(feature = "onnx")]
+pub use model::SileroVad;
 
 /// Turn per-window probabilities (window `i` covers samples `512*i..512*(i+1)`) of a
 /// track of `n_samples` samples into padded speech spans in seconds.
