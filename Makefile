@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := cmake g++ make espeak-ng sox libsox-fmt-all lame python3-venv pkg-config
 CARGO ?= cargo
 
-.PHONY: demo test deps test-deps venv models build bench bench-live train clean-outputs
+.PHONY: demo test fuzz deps test-deps venv models build bench bench-live train clean-outputs
 
 ## demo: set up everything, then tag the bundled sample calls into samples/tagged/
 demo: build models
@@ -38,9 +38,23 @@ demo: build models
 	@echo "Open samples/tagged/call-en-1.html in a browser, or browse all calls with:"
 	@echo "  ./target/release/subtext serve samples/tagged --audio samples    # http://127.0.0.1:8080/"
 
-## test: set up everything, then run all tests with the real models
+## test: set up everything, then run all tests with the real models, then each fuzz
+## target for FUZZ_SECONDS
 test: deps test-deps models
 	$(CARGO) test --release
+	$(MAKE) fuzz
+
+## fuzz: each fuzz target (fuzz/) for FUZZ_SECONDS with cargo-fuzz (libFuzzer, address
+## sanitizer). Seeds: tests/corpus and fuzz/corpus; what the fuzzer finds is added to
+## fuzz/corpus/TARGET (commit it), a crash is saved in fuzz/artifacts and fails the run.
+## cargo-fuzz needs nightly flags: RUSTC_BOOTSTRAP lets the stable toolchain take them.
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -rss_limit_mb=2048 -timeout=20
+fuzz: deps
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run audio_file fuzz/corpus/audio_file tests/corpus/files -- $(FUZZ_FLAGS)
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run live_input fuzz/corpus/live_input tests/corpus/stdin -- $(FUZZ_FLAGS)
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run tagged_json fuzz/corpus/tagged_json -- $(FUZZ_FLAGS)
 
 ## test-deps: what the terminal and browser tests drive: tmux, Debian's Chromium,
 ## Node.js and playwright-core (tests/e2e, pinned by its package-lock.json)
