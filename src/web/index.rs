@@ -17,14 +17,22 @@ use crate::types::{Speaker, Transcript};
 /// The suffix of the files `batch` and `transcribe` write.
 pub const SUFFIX: &str = ".subtext.json";
 
-/// One call found under a tagged folder.
+/// One call found under a tagged folder. Only its list row is kept: the transcript
+/// is read again when a page asks for it, so the index stays small with thousands
+/// of calls.
 #[derive(Debug)]
 pub struct Call {
     pub json: PathBuf,
     /// The recording, when one was found under an audio folder (canonical path).
     pub audio: Option<PathBuf>,
-    pub transcript: Transcript,
     pub row: CallRow,
+}
+
+impl Call {
+    /// The call's transcript, read from its file now.
+    pub fn transcript(&self) -> crate::Result<Transcript> {
+        Transcript::read(&self.json)
+    }
 }
 
 /// What the call list shows of a call.
@@ -163,7 +171,6 @@ impl Scanner {
         let call = Call {
             json: path.to_path_buf(),
             audio,
-            transcript,
             row,
         };
         Ok((modified, meta.len(), Arc::new(call)))

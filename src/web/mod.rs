@@ -229,9 +229,10 @@ fn json_response(value: &impl serde::Serialize) -> Response {
     }
 }
 
-/// The reason a call is not shown, when it is not.
-fn withheld(app: &App, call: &Call) -> Option<Response> {
-    (!call.transcript.call.redacted && !app.options.allow_unredacted).then(|| {
+/// The refusal for a call that is not shown: one made with `--no-redact`, unless
+/// the server was started with `--allow-unredacted`.
+fn withheld(app: &App, redacted: bool) -> Option<Response> {
+    (!redacted && !app.options.allow_unredacted).then(|| {
         (
             StatusCode::FORBIDDEN,
             "this call was transcribed with --no-redact; start serve with --allow-unredacted to show it",
@@ -244,10 +245,19 @@ async fn transcript(State(app): State<Arc<App>>, UrlPath(id): UrlPath<String>) -
     let Some(call) = app.call(&id) else {
         return not_found("no such call");
     };
-    if let Some(refusal) = withheld(&app, &call) {
+    if let Some(refusal) = withheld(&app, call.row.redacted) {
         return refusal;
     }
-    json_response(&call.transcript)
+    // Read again (not served as stored): the page gets what the schema holds and a
+    // file changed since the scan is shown as it is now.
+    match tokio::task::spawn_blocking(move || call.transcript()).await {
+        // Checked again: the file may have been rewritten since the scan.
+        Ok(Ok(transcript)) => {
+            withheld(&app, transcript.call.redacted).unwrap_or_else(|| json_response(&transcript))
+        }
+        Ok(Err(e)) => (StatusCode::CONFLICT, e.to_string()).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "read failed").into_response(),
+    }
 }
 
 async fn audio(
@@ -258,7 +268,7 @@ async fn audio(
     let Some(call) = app.call(&id) else {
         return not_found("no such call");
     };
-    if let Some(refusal) = withheld(&app, &call) {
+    if let Some(refusal) = withheld(&app, call.row.redacted) {
         return refusal;
     }
     if call.audio.is_none() {
@@ -294,12 +304,13 @@ fn prepare_audio(app: &App, call: &Call) -> Result<PathBuf> {
     if let Some(done) = app.prepared.lock().expect("audio lock").get(&call.json) {
         return Ok(done.clone());
     }
-    check_source(source, &call.json, &call.transcript, false)?;
-    let spans = crate::redact::audio::spans(&call.transcript, AUDIO_PAD);
+    let transcript = call.transcript()?;
+    check_source(source, &call.json, &transcript, false)?;
+    let spans = crate::redact::audio::spans(&transcript, AUDIO_PAD);
     let served = if spans.is_empty() || app.options.original_audio {
         source.to_path_buf()
     } else {
-        let (wav, _) = redacted_wav(source, &call.transcript, Cover::Tone, AUDIO_PAD)?;
+        let (wav, _) = redacted_wav(source, &transcript, Cover::Tone, AUDIO_PAD)?;
         let name = format!("{}.wav", app.prepared.lock().expect("audio lock").len());
         let path = app.scratch.path().join(name);
         crate::sink::write_atomic(&path, &wav)?;
