@@ -137,7 +137,7 @@ def batch_soak(binary: Path, n: int, work: Path) -> dict:
         "rss_peak_mb": round(max(m for _, m in run["rss"]), 1),
         "quarters": per_quarter,
         "resume_wall_s": round(again["wall"], 1),
-        "resume_summary": {k: summary.get(k) for k in ("files", "done", "skipped", "failed") if k in summary},
+        "resume_summary": {k: summary.get(k) for k in ("done", "skipped", "failed") if k in summary},
     }
 
 

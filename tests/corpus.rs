@@ -93,3 +93,60 @@ fn every_corpus_stream_ends_live_with_its_exit_code_and_message() {
         assert_eq!(last["done"], true, "{name}: {last}");
     }
 }
+
+/// Three hours of digital silence (8 kHz telephony, 173 MB; written here rather than
+/// committed): a transcript without turns, not an error, a hang or a crash. Time and
+/// peak memory for it are in `bench/soak.py`.
+#[test]
+fn three_hours_of_silence_give_a_transcript_without_turns() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let calls = dir.path().join("calls");
+    std::fs::create_dir_all(&calls).unwrap();
+    let (rate, seconds) = (8_000u32, 3 * 3600u32);
+    let data = rate * seconds * 2;
+    let mut wav =
+        std::io::BufWriter::new(std::fs::File::create(calls.join("silence-3h.wav")).unwrap());
+    for part in [
+        &b"RIFF"[..],
+        &(36 + data).to_le_bytes(),
+        b"WAVEfmt ",
+        &16u32.to_le_bytes(),
+        &1u16.to_le_bytes(), // PCM
+        &1u16.to_le_bytes(), // mono
+        &rate.to_le_bytes(),
+        &(rate * 2).to_le_bytes(),
+        &2u16.to_le_bytes(),
+        &16u16.to_le_bytes(),
+        b"data",
+        &data.to_le_bytes(),
+    ] {
+        wav.write_all(part).unwrap();
+    }
+    let zeros = vec![0u8; 1 << 20];
+    let mut left = data as usize;
+    while left > 0 {
+        let n = left.min(zeros.len());
+        wav.write_all(&zeros[..n]).unwrap();
+        left -= n;
+    }
+    wav.flush().unwrap();
+    drop(wav);
+
+    let out = dir.path().join("tagged");
+    let run = subtext()
+        .args(["batch", "--no-progress"])
+        .arg(&calls)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let t: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("silence-3h.subtext.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(t["turns"].as_array().unwrap().len(), 0);
+    assert!((t["call"]["duration"].as_f64().unwrap() - 10_800.0).abs() < 0.01);
+}
