@@ -439,8 +439,24 @@ fn batch_killed_at_several_points_keeps_whole_files_and_resumes_without_redoing(
         std::fs::copy(common::root().join("samples").join(name), input.join(name)).unwrap();
     }
     let out = dir.path().join("out");
-    // SIGKILL at points spread over model loading, decoding and writing.
-    for millis in [1_300, 4_700, 8_900] {
+    // SIGKILL at random points around three spread over model loading, decoding and
+    // writing (each moved by up to ±40 %); printed so a failing run can be replayed.
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as u64;
+    let points: Vec<u64> = [1_300u64, 4_700, 8_900]
+        .iter()
+        .map(|&base| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let factor = 60 + (seed >> 33) % 81; // 60..=140 %
+            base * factor / 100
+        })
+        .collect();
+    eprintln!("killing at {points:?} ms");
+    for millis in points {
         let mut child = subtext()
             .args(["batch", "--no-progress", "-q"])
             .arg(&input)
