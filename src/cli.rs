@@ -361,6 +361,18 @@ pub enum ColorArg {
     Never,
 }
 
+impl ColorArg {
+    /// Whether to colour output going to a terminal (`terminal`) or elsewhere:
+    /// `auto` colours a terminal unless `NO_COLOR` is set.
+    pub fn wanted(self, terminal: bool) -> bool {
+        match self {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct HintsArgs {
     /// The catalog file to check (the built-in one when not given).

@@ -170,14 +170,9 @@ fn show(args: cli::ShowArgs) -> anyhow::Result<ExitCode> {
     let style = if args.markdown {
         subtext::show::Style::Markdown
     } else {
-        let color = match args.color {
-            cli::ColorArg::Always => true,
-            cli::ColorArg::Never => false,
-            cli::ColorArg::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-        };
-        subtext::show::Style::Terminal { color }
+        subtext::show::Style::Terminal {
+            color: args.color.wanted(std::io::stdout().is_terminal()),
+        }
     };
     std::io::stdout()
         .lock()
@@ -192,11 +187,7 @@ fn replay(args: cli::ReplayArgs) -> anyhow::Result<ExitCode> {
     let transcript = subtext::Transcript::read(&args.input)?;
     let tty = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
     if tty && !args.plain {
-        let color = match args.color {
-            cli::ColorArg::Always => true,
-            cli::ColorArg::Never => false,
-            cli::ColorArg::Auto => std::env::var_os("NO_COLOR").is_none(),
-        };
+        let color = args.color.wanted(true);
         subtext::replay::terminal::play(&transcript, args.speed, args.from, color)?;
     } else {
         let mut out = std::io::stdout().lock();

@@ -311,7 +311,9 @@ fn prepare_audio(app: &App, call: &Call) -> Result<PathBuf> {
         source.to_path_buf()
     } else {
         let (wav, _) = redacted_wav(source, &transcript, Cover::Tone, AUDIO_PAD)?;
-        let name = format!("{}.wav", app.prepared.lock().expect("audio lock").len());
+        // Named by the call's id (unique in the index): two recordings prepared at
+        // once on the blocking pool never share a file.
+        let name = format!("{}.wav", call.row.id);
         let path = app.scratch.path().join(name);
         crate::sink::write_atomic(&path, &wav)?;
         path
