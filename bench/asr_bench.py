@@ -178,6 +178,8 @@ def build_en(evaldata: Path, out: Path) -> DataSet:
 def run_subtext(args, item: Item) -> tuple[str, float, dict]:
     cmd = [args.subtext_bin, "transcribe", str(item.path), "--language", item.language,
            "--channels", "mono", "--jobs", str(args.threads), "--format", "json"]
+    if not args.with_tags:
+        cmd.append("--no-tags")  # speech to text only, as faster-whisper does
     if args.subtext_model:
         cmd += ["--model", args.subtext_model]
     cmd += shlex.split(args.subtext_args)
@@ -272,6 +274,8 @@ def main() -> None:
     ap.add_argument("--subtext-bin", default=str(REPO / "target" / "release" / "subtext"))
     ap.add_argument("--subtext-model", help="passed as --model PATH")
     ap.add_argument("--subtext-args", default="", help="extra arguments, one shell-quoted string")
+    ap.add_argument("--with-tags", action="store_true",
+                    help="let subtext tag the turns too (off: --no-tags, speech to text alone)")
     ap.add_argument("--skip-subtext", action="store_true")
     # faster-whisper
     ap.add_argument("--fw-model", default=str(REPO / "models" / "whisper-base-ct2"),

@@ -370,14 +370,25 @@ impl Pipeline {
         jobs: &[(usize, Chunk)],
         language: Language,
     ) -> Result<Vec<Vec<AsrSegment>>> {
-        let next = AtomicUsize::new(0);
         let results: Mutex<Vec<Option<Result<Vec<AsrSegment>>>>> =
             Mutex::new((0..jobs.len()).map(|_| None).collect());
         // Longest chunks first, so the last worker is not left with a long one.
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by(|&a, &b| jobs[b].1.samples.len().cmp(&jobs[a].1.samples.len()));
         let thread_budget = self.workers.len();
-        let n_workers = thread_budget.min(jobs.len()).max(1);
+        let lengths: Vec<usize> = order.iter().map(|&i| jobs[i].1.samples.len()).collect();
+        let solo = solo_chunks(&lengths, thread_budget);
+        // A chunk far longer than the rest is decoded first with every thread
+        // (otherwise it would run on one core while the others finish and idle).
+        for &job in &order[..solo] {
+            let worker = &mut self.workers[0];
+            worker.set_threads(thread_budget);
+            let segments = worker.transcribe(&jobs[job].1.samples, language)?;
+            results.lock().expect("no worker runs yet")[job] = Some(Ok(segments));
+        }
+        let order = &order[solo..];
+        let next = AtomicUsize::new(0);
+        let n_workers = thread_budget.min(order.len()).max(1);
         std::thread::scope(|scope| {
             for worker in self.workers.iter_mut().take(n_workers) {
                 let (next, results, order) = (&next, &results, &order);
@@ -413,6 +424,26 @@ impl Pipeline {
     }
 }
 
+/// How many of the longest chunks (`lengths`, longest first) to decode one at a
+/// time with all `threads`, before the rest run in parallel on one thread each.
+/// Two threads on one chunk measured 1.6x one thread here, so a chunk is worth
+/// running alone while the others together are under 0.6x its length per spare
+/// worker: in parallel it would run alone on one core at the end anyway.
+fn solo_chunks(lengths: &[usize], threads: usize) -> usize {
+    if threads < 2 {
+        return 0;
+    }
+    let mut solo = 0;
+    while solo + 1 < lengths.len() {
+        let rest: usize = lengths[solo + 1..].iter().sum();
+        if rest as f64 >= 0.6 * lengths[solo] as f64 * (threads - 1) as f64 {
+            break;
+        }
+        solo += 1;
+    }
+    solo
+}
+
 /// Word times from the chunk's timeline to the track's.
 fn to_track_words(chunk: &Chunk, segment: AsrSegment) -> Vec<Word> {
     segment
@@ -438,4 +469,33 @@ pub(crate) fn placed_word(word: Word, start: f64, end: f64) -> Word {
 
 pub(crate) fn round_ms(t: f64) -> f64 {
     (t * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_far_longer_than_the_rest_runs_alone_with_all_threads() {
+        assert_eq!(solo_chunks(&[26, 3], 2), 1);
+        assert_eq!(solo_chunks(&[26, 20], 2), 0, "balanced: in parallel");
+        assert_eq!(solo_chunks(&[26, 10, 8], 2), 0);
+        assert_eq!(
+            solo_chunks(&[29, 12, 2], 2),
+            2,
+            "29 alone, then 12 alone, then 2"
+        );
+        assert_eq!(solo_chunks(&[26, 3], 1), 0, "one thread: nothing to share");
+        assert_eq!(
+            solo_chunks(&[26], 2),
+            0,
+            "one chunk gets every thread anyway"
+        );
+        assert_eq!(
+            solo_chunks(&[26, 16, 16, 8], 3),
+            0,
+            "enough for two spare workers"
+        );
+        assert_eq!(solo_chunks(&[26, 10, 5], 3), 2);
+    }
 }
