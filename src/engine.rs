@@ -170,7 +170,6 @@ pub fn build_live(options: &EngineOptions, threads: usize) -> Result<LiveParts> 
     let model = WhisperModel::load(&model_path)?;
     let transcriber = model.transcriber(DecodeOptions {
         threads: threads.max(1) as u32,
-        fit_audio_ctx: true,
         ..options.decode.clone()
     })?;
     crate::onnx::init_runtime(&options.models_dir.join(models::ONNX_RUNTIME))?;

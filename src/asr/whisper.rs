@@ -29,11 +29,6 @@ pub struct DecodeOptions {
     /// Threads for one decoding state. Parallel single-thread states measured faster
     /// than one multi-thread state on 2 cores, so `--jobs` is the lever, not this.
     pub threads: u32,
-    /// Shrink whisper's encoder window to the chunk's length (plus a margin)
-    /// instead of always encoding 30 s. Much faster on short utterances (live
-    /// mode), and about a third faster in batch too, whose chunks are 10-29 s:
-    /// measured on the Dutch benchmark set, at the same word error rate.
-    pub fit_audio_ctx: bool,
 }
 
 impl Default for DecodeOptions {
@@ -42,7 +37,6 @@ impl Default for DecodeOptions {
             beam_size: 1,
             temperature_inc: 0.0,
             threads: 1,
-            fit_audio_ctx: true,
         }
     }
 }
@@ -182,17 +176,18 @@ impl Transcriber for WhisperTranscriber {
             pcm
         };
         let mut params = self.params(language);
-        if self.options.fit_audio_ctx {
-            params.set_audio_ctx(fitted_audio_ctx(pcm.len()));
-            // A short utterance cannot hold more than a few tokens a second; the cap
-            // stops whisper's repetition loops ("nanana…"), which otherwise run to
-            // the context limit and take a minute on 2 cores.
-            params.set_max_tokens(max_tokens_for(pcm.len()));
-            // One segment per utterance: whisper.cpp's seek loop would otherwise
-            // decode a 100-140 ms tail on its own, and its DTW median filter (width 7
-            // over 20 ms steps) asserts on that and aborts the process.
-            params.set_single_segment(true);
-        }
+        // The encoder window is fitted to the audio instead of always 30 s: much
+        // faster on live utterances, and a third faster on batch chunks (10-29 s),
+        // at the same word error rate on the Dutch benchmark set.
+        params.set_audio_ctx(fitted_audio_ctx(pcm.len()));
+        // Audio cannot hold more than a few tokens a second; the cap stops
+        // whisper's repetition loops ("nanana…"), which otherwise run to the
+        // context limit and take a minute on 2 cores.
+        params.set_max_tokens(max_tokens_for(pcm.len()));
+        // One segment per chunk: whisper.cpp's seek loop would otherwise decode a
+        // 100-140 ms tail on its own, and its DTW median filter (width 7 over 20 ms
+        // steps) asserts on that and aborts the process.
+        params.set_single_segment(true);
         if let Some(flag) = &self.abort {
             // SAFETY: the callback only reads the flag, which `self.abort` keeps alive
             // until `full` returns; whisper.cpp calls it on this thread.
@@ -261,16 +256,14 @@ impl Transcriber for WhisperTranscriber {
         let fail = |e| Error::Transcription(format!("language detection failed: {e}"));
         let mut padded = pcm.to_vec();
         padded.resize(pcm.len().max(16_000), 0.0);
-        if self.options.fit_audio_ctx {
-            // Language detection encodes with the encoder window of the state's last
-            // decode (whisper.cpp keeps `exp_n_audio_ctx`); a one-token decode sets it
-            // to this audio's length, so detection encodes seconds, not 30 s.
-            let mut params = self.params(Language::Dutch);
-            params.set_audio_ctx(fitted_audio_ctx(padded.len()));
-            params.set_max_tokens(1);
-            params.set_single_segment(true);
-            self.state.full(params, &padded).map_err(fail)?;
-        }
+        // Language detection encodes with the encoder window of the state's last
+        // decode (whisper.cpp keeps `exp_n_audio_ctx`); a one-token decode sets it
+        // to this audio's length, so detection encodes seconds, not 30 s.
+        let mut params = self.params(Language::Dutch);
+        params.set_audio_ctx(fitted_audio_ctx(padded.len()));
+        params.set_max_tokens(1);
+        params.set_single_segment(true);
+        self.state.full(params, &padded).map_err(fail)?;
         self.state.pcm_to_mel(&padded, threads).map_err(fail)?;
         let (_, probs) = self.state.lang_detect(0, threads).map_err(fail)?;
         let id = |code| whisper_rs::get_lang_id(code).map(|i| i as usize);
