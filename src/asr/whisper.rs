@@ -196,7 +196,14 @@ impl Transcriber for WhisperTranscriber {
                 params.set_abort_callback_user_data(Arc::as_ptr(flag) as *mut std::ffi::c_void);
             }
         }
+        let started = std::time::Instant::now();
         let result = self.state.full(params, pcm);
+        tracing::debug!(
+            audio_seconds = pcm.len() as f64 / 16_000.0,
+            seconds = started.elapsed().as_secs_f64(),
+            threads = self.options.threads,
+            "chunk decoded"
+        );
         if self
             .abort
             .as_ref()
