@@ -205,13 +205,61 @@ def idiom_sentences(path: Path, limit: int):
     return out
 
 
+def batch_share(binary: Path, rounds: int) -> dict:
+    """Share of end-to-end batch time spent on tags, on `batch samples/`.
+
+    Primary figure, from inside each tagged run (so machine drift cannot move it): the
+    seconds start-up waited for the scorer to load (it loads beside whisper) plus the
+    tagging seconds of every call, over the run's wall time. Cross-check: runs with and
+    without `--no-tags`, alternating for `rounds` rounds, medians of wall and CPU
+    seconds; on a shared machine their difference is within the noise."""
+    import resource
+    import statistics
+    import tempfile
+    ansi = re.compile(r"\x1b\[[0-9;]*m")
+    walls, cpus, inside = defaultdict(list), defaultdict(list), []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(rounds):
+            for label, extra in (("with_tags", ["-v"]), ("no_tags", ["-q", "--no-tags"])):
+                r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                start = time.perf_counter()
+                proc = subprocess.run([str(binary), "batch", "--no-progress", "--force", *extra,
+                                       str(ROOT / "samples"), "--out", str(Path(tmp) / label)],
+                                      capture_output=True, text=True)
+                wall = time.perf_counter() - start
+                r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+                if proc.returncode != 0:
+                    sys.exit(f"score_eval: batch failed:\n{proc.stderr}")
+                walls[label].append(wall)
+                cpus[label].append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+                if label == "with_tags":
+                    log = ansi.sub("", proc.stderr)
+                    waited = sum(float(x) for x in re.findall(r"waited for the tag scorer to load seconds=([0-9.e-]+)", log))
+                    tagging = sum(float(x) for x in re.findall(r"tagging_seconds=([0-9.e-]+)", log))
+                    inside.append({"scorer_load_wait_s": round(waited, 3), "tagging_s": round(tagging, 3),
+                                   "wall_s": round(wall, 2), "share": round((waited + tagging) / wall, 4)})
+    wall = {k: round(statistics.median(v), 2) for k, v in walls.items()}
+    cpu = {k: round(statistics.median(v), 2) for k, v in cpus.items()}
+    return {"tag_share": statistics.median(r["share"] for r in inside), "runs_with_tags": inside,
+            "cross_check": {**wall, "cpu_s": cpu, "rounds": rounds,
+                            "walls_s": {k: [round(x, 2) for x in v] for k, v in walls.items()},
+                            "share_by_difference": round((wall["with_tags"] - wall["no_tags"]) / wall["with_tags"], 3)}}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--binary", type=Path, default=ROOT / "target" / "release" / "subtext")
     ap.add_argument("--goemotions", type=int, default=2000, help="GoEmotions test rows")
     ap.add_argument("--idioms", type=int, default=1000, help="ID10M sentences with idioms")
+    ap.add_argument("--share-rounds", type=int, default=3,
+                    help="rounds of `batch samples/` with and without tags for the time share")
+    ap.add_argument("--share-only", action="store_true",
+                    help="only measure the batch time share of tags")
     args = ap.parse_args(argv)
+    if args.share_only:
+        print(json.dumps(batch_share(args.binary, args.share_rounds), indent=2))
+        return 0
     ev = args.shared / "evaldata"
     pattern = Pattern(ev / "sentiment_lexicon_nl_pattern" / "nl-sentiment.xml")
     results = {"sets": [], "binary": str(args.binary)}
@@ -284,20 +332,7 @@ def main(argv=None) -> int:
             found += any(ps < e and s < pe for ps, pe in pred)
     results["idioms_id10m_nl_recall"] = {"spans": total, "recall": round(found / total, 3) if total else 0.0}
 
-    # Share of end-to-end batch time spent on tags: the samples with and without them.
-    import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        times = {}
-        for label, extra in (("with_tags", []), ("no_tags", ["--no-tags"])):
-            start = time.perf_counter()
-            proc = subprocess.run([str(args.binary), "batch", "--no-progress", "-q", "--force", *extra,
-                                   str(ROOT / "samples"), "--out", str(Path(tmp) / label)],
-                                  capture_output=True, text=True)
-            times[label] = round(time.perf_counter() - start, 2)
-            if proc.returncode != 0:
-                sys.exit(f"score_eval: batch failed:\n{proc.stderr}")
-    share = (times["with_tags"] - times["no_tags"]) / times["with_tags"]
-    results["batch_share"] = {**times, "tag_share": round(share, 3)}
+    results["batch_share"] = batch_share(args.binary, args.share_rounds)
 
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,18 @@ pub fn build(options: &EngineOptions) -> Result<Pipeline> {
         .model
         .clone()
         .unwrap_or_else(|| options.models_dir.join(models::DEFAULT_WHISPER));
+    // The scorer takes longer to load than whisper and the VAD together (ONNX
+    // Runtime's session, a 250k-piece tokenizer): it loads on its own thread.
+    let tagging = options.tags.then(|| {
+        let (dir, lexicon) = (options.models_dir.clone(), options.lexicon.clone());
+        std::thread::spawn(move || build_tagging(&dir, lexicon.as_deref(), 1))
+    });
+    // Hashing the model file (it goes into every transcript) reads 80 MB or more:
+    // on the other core while this one loads the models.
+    let asr_sha256 = {
+        let path = model_path.clone();
+        std::thread::spawn(move || models::sha256_file(&path))
+    };
     let model = WhisperModel::load(&model_path)?;
     let workers = (0..options.jobs)
         .map(|_| {
@@ -109,7 +121,7 @@ pub fn build(options: &EngineOptions) -> Result<Pipeline> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
-        asr_sha256: models::sha256_file(&model_path)?,
+        asr_sha256: models::join(asr_sha256)?,
         whisper_cpp: whisper_rs::WHISPER_CPP_VERSION.to_string(),
         vad: vad_name,
         scorer: None,
@@ -121,10 +133,16 @@ pub fn build(options: &EngineOptions) -> Result<Pipeline> {
     if let Some(catalog) = hints {
         pipeline = pipeline.with_hints(catalog);
     }
-    if !options.tags {
+    let Some(tagging) = tagging else {
         return Ok(pipeline);
-    }
-    let (scorer, tagger) = build_tagging(&options.models_dir, options.lexicon.as_deref(), 1)?;
+    };
+    let waiting = std::time::Instant::now();
+    let (scorer, tagger) = models::join(tagging)?;
+    // What loading the scorer adds to start-up (bench/score_eval.py reads it).
+    tracing::info!(
+        seconds = waiting.elapsed().as_secs_f64(),
+        "waited for the tag scorer to load"
+    );
     Ok(pipeline.with_tagging(Box::new(scorer), tagger))
 }
 

@@ -46,6 +46,14 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
+/// Waits for a helper thread that loads or hashes a model; its panic, if any,
+/// goes on to the caller.
+pub(crate) fn join<T>(handle: std::thread::JoinHandle<T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
 /// Hex SHA-256 of a string.
 pub fn sha256_str(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes()))

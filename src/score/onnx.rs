@@ -74,6 +74,16 @@ impl OnnxScorer {
                 ));
             }
         }
+        // The tokenizer (250k pieces of JSON) and the file hash each take a few
+        // hundred ms: on the other core while ONNX Runtime builds the session.
+        let tokenizer_load = {
+            let path = tokenizer.to_path_buf();
+            std::thread::spawn(move || Tokenizer::from_file(&path).map_err(|e| e.to_string()))
+        };
+        let model_hash = {
+            let path = model.to_path_buf();
+            std::thread::spawn(move || crate::models::sha256_file(&path))
+        };
         let session = Session::builder(env)
             .and_then(|b| {
                 Ok(b.with_intra_threads(threads.max(1))?
@@ -102,7 +112,8 @@ impl OnnxScorer {
             ));
         }
         let tokenizer_model =
-            Tokenizer::from_file(tokenizer).map_err(|e| load_err(tokenizer, e.to_string()))?;
+            crate::models::join(tokenizer_load).map_err(|e| load_err(tokenizer, e))?;
+        let sha256 = crate::models::join(model_hash)?;
         Ok(OnnxScorer {
             session,
             tokenizer: tokenizer_model,
@@ -116,7 +127,7 @@ impl OnnxScorer {
             },
             prefix: meta.query_prefix,
             max_tokens: meta.max_tokens,
-            sha256: crate::models::sha256_file(model)?,
+            sha256,
             path: model.to_path_buf(),
         })
     }
