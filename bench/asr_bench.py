@@ -175,8 +175,8 @@ def build_en(evaldata: Path, out: Path) -> DataSet:
 
 # --------------------------------------------------------------------------- systems
 
-def run_subtext(args, item: Item) -> tuple[str, float, dict]:
-    cmd = [args.subtext_bin, "transcribe", str(item.path), "--language", item.language,
+def run_subtext(args, binary: str, item: Item) -> tuple[str, float, dict]:
+    cmd = [binary, "transcribe", str(item.path), "--language", item.language,
            "--channels", "mono", "--jobs", str(args.threads), "--format", "json"]
     if not args.with_tags:
         cmd.append("--no-tags")  # speech to text only, as faster-whisper does
@@ -227,14 +227,32 @@ class FasterWhisper:
 
 # --------------------------------------------------------------------------- main
 
-def run_system(name: str, fn, ds: DataSet, repeat: int) -> dict:
+def run_all(systems, sets: list[DataSet], repeat: int) -> dict:
+    """Every (system, file) `repeat` times, round-robin: each round runs every system on
+    every file before the next round starts, so a machine that slows down or speeds up
+    during the run affects all systems alike. Returns {(system, set): [(text, wall, extra)]
+    per file}, or an error string for a failed (system, set)."""
+    runs: dict = {(name, ds.name): [[] for _ in ds.items] for name, _ in systems for ds in sets}
+    for _ in range(repeat):
+        for name, fn in systems:
+            for ds in sets:
+                if isinstance(runs[(name, ds.name)], str):
+                    continue
+                try:
+                    for i, item in enumerate(ds.items):
+                        runs[(name, ds.name)][i].append(fn(item))
+                except Exception as e:
+                    print(f"asr_bench: {name} on {ds.name} failed: {e}", file=sys.stderr)
+                    runs[(name, ds.name)] = str(e)
+    return runs
+
+
+def summarise(name: str, ds: DataSet, item_runs: list) -> dict:
     files, wall_total, cpu_total, errs, ref_words = [], 0.0, 0.0, [0, 0, 0], 0
-    for item in ds.items:
-        walls, cpus, text, extra = [], [], "", {}
-        for _ in range(repeat):
-            text, wall, extra = fn(item)
-            walls.append(wall)
-            cpus.append(extra.get("cpu_s", 0.0))
+    for item, item_run in zip(ds.items, item_runs):
+        walls = [wall for _, wall, _ in item_run]
+        cpus = [extra.get("cpu_s", 0.0) for _, _, extra in item_run]
+        text, _, extra = item_run[-1]
         wall = statistics.median(walls)
         cpu_total += statistics.median(cpus)
         ref, hyp = normalise(item.reference), normalise(text)
@@ -263,7 +281,9 @@ def main() -> None:
     ap.add_argument("--cpus", default="auto",
                     help="pin the bench and its children to these CPUs, e.g. 0,1; 'auto' = first "
                          "--threads CPUs; 'none' = no pinning")
-    ap.add_argument("--repeat", type=int, default=1, help="runs per file; the median wall time is used")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds; each runs every system on every file (round-robin, so drift on a "
+                         "shared machine hits all systems alike); the median wall time per file is used")
     ap.add_argument("--no-warmup", action="store_true",
                     help="skip the untimed warm-up run per system (warms the page cache)")
     ap.add_argument("--evaldata", help="shared evaldata dir (default: $SUBTEXT_EVALDATA or ../shared/evaldata)")
@@ -271,7 +291,9 @@ def main() -> None:
     ap.add_argument("--nl-clips", type=int, default=60)
     ap.add_argument("--nl-gap", type=float, default=0.5)
     # subtext
-    ap.add_argument("--subtext-bin", default=str(REPO / "target" / "release" / "subtext"))
+    ap.add_argument("--subtext-bin", nargs="+", default=[str(REPO / "target" / "release" / "subtext")],
+                    help="one subtext row per binary (e.g. before and after a change); the first is "
+                         "named 'subtext', the others by their path")
     ap.add_argument("--subtext-model", help="passed as --model PATH")
     ap.add_argument("--subtext-args", default="", help="extra arguments, one shell-quoted string")
     ap.add_argument("--with-tags", action="store_true",
@@ -305,11 +327,12 @@ def main() -> None:
             sys.exit(f"asr_bench: unknown set {s!r}")
 
     systems = []
-    if not args.skip_subtext:
-        if Path(args.subtext_bin).is_file() and os.access(args.subtext_bin, os.X_OK):
-            systems.append(("subtext", lambda it: run_subtext(args, it)))
+    for i, binary in enumerate([] if args.skip_subtext else args.subtext_bin):
+        if Path(binary).is_file() and os.access(binary, os.X_OK):
+            label = "subtext" if i == 0 else f"subtext ({binary})"
+            systems.append((label, lambda it, binary=binary: run_subtext(args, binary, it)))
         else:
-            print(f"asr_bench: {args.subtext_bin} not found, skipping subtext "
+            print(f"asr_bench: {binary} not found, skipping it "
                   "(cargo build --release, or --subtext-bin PATH)", file=sys.stderr)
     if not args.skip_fw:
         if not (Path(args.fw_model) / "model.bin").is_file():
@@ -320,20 +343,22 @@ def main() -> None:
             systems.append((label, FasterWhisper(args, b)))
 
     load_before = os.getloadavg()
-    results = []
-    for name, fn in systems:
-        if not args.no_warmup:
-            shortest = min((it for ds in sets for it in ds.items), key=lambda it: it.audio_s)
+    if not args.no_warmup:
+        shortest = min((it for ds in sets for it in ds.items), key=lambda it: it.audio_s)
+        for name, fn in systems:
             try:
                 fn(shortest)
             except Exception as e:  # reported again below
                 print(f"asr_bench: warm-up of {name} failed: {e}", file=sys.stderr)
+    runs = run_all(systems, sets, args.repeat)
+    results = []
+    for name, _ in systems:
         for ds in sets:
-            try:
-                results.append(run_system(name, fn, ds, args.repeat))
-            except Exception as e:
-                print(f"asr_bench: {name} on {ds.name} failed: {e}", file=sys.stderr)
-                results.append({"system": name, "set": ds.name, "error": str(e)})
+            item_runs = runs[(name, ds.name)]
+            if isinstance(item_runs, str):
+                results.append({"system": name, "set": ds.name, "error": item_runs})
+            else:
+                results.append(summarise(name, ds, item_runs))
 
     lines = ["| system | set | audio s | wall s | RTF | x realtime | WER | CPU s |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
@@ -343,6 +368,15 @@ def main() -> None:
         else:
             lines.append(f"| {r['system']} | {r['set']} | {r['audio_s']:.1f} | {r['wall_s']:.2f} | "
                          f"{r['rtf']:.3f} | {r['x_realtime']:.1f} | {100 * r['wer']:.1f}% | {r['cpu_s']:.1f} |")
+    baseline = {}  # the first faster-whisper row per set (beam 5 unless --beam-size says otherwise)
+    for r in results:
+        if r["system"].startswith("faster-whisper") and "error" not in r:
+            baseline.setdefault(r["set"], r)
+    for r in results:
+        base = baseline.get(r["set"])
+        if r["system"].startswith("subtext") and "error" not in r and base:
+            lines.append(f"\n{r['system']} on {r['set']}: {base['wall_s'] / r['wall_s']:.2f}x the throughput of "
+                         f"{base['system']}, WER {100 * (r['wer'] - base['wer']):+.1f} points")
     print("\n".join(lines))
     la = os.getloadavg()
     print(f"\n{args.threads} threads per system, CPUs {sorted(os.sched_getaffinity(0))} of {os.cpu_count()}; "
