@@ -325,7 +325,7 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
             })
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let scores = scorer.score(&refs)?;
+        let scores = subtext::score::score_by_length(&mut scorer, &refs)?;
         for (text, s) in texts.iter().zip(&scores) {
             let tags = tagger.tag(&labels, text, s, None);
             let hint = catalog.as_ref().map(|catalog| {
@@ -373,7 +373,9 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
         emit(&args.texts)?;
         return Ok(ExitCode::SUCCESS);
     }
-    // Stdin: one text per line, scored in small batches so output keeps flowing.
+    // Stdin: one text per line, read in windows of a few batches (sorted by length
+    // inside a window, which wastes less on padding) so output keeps flowing.
+    const WINDOW: usize = 8 * subtext::score::BATCH;
     let mut batch = Vec::new();
     for line in std::io::stdin().lock().lines() {
         let line = line.context("cannot read stdin")?;
@@ -381,7 +383,7 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         batch.push(line);
-        if batch.len() == subtext::score::BATCH {
+        if batch.len() == WINDOW {
             emit(&batch)?;
             batch.clear();
         }

@@ -246,24 +246,20 @@ impl Tagger {
         turns: &mut [Turn],
         acoustic: &[Option<AcousticCues>],
     ) -> Result<()> {
-        let mut order: Vec<usize> = (0..turns.len())
+        let order: Vec<usize> = (0..turns.len())
             .filter(|&i| !turns[i].text.trim().is_empty())
             .collect();
-        // Similar lengths together waste less work on padding.
-        order.sort_by_key(|&i| turns[i].text.len());
+        let texts: Vec<&str> = order.iter().map(|&i| turns[i].text.as_str()).collect();
+        let scores = score_by_length(scorer, &texts)?;
         let labels = scorer.labels().clone();
-        for batch in order.chunks(BATCH) {
-            let texts: Vec<&str> = batch.iter().map(|&i| turns[i].text.as_str()).collect();
-            let scores = scorer.score(&texts)?;
-            for (&i, s) in batch.iter().zip(&scores) {
-                let tags = self.tag(
-                    &labels,
-                    &turns[i].text,
-                    s,
-                    acoustic.get(i).and_then(|a| a.as_ref()),
-                );
-                turns[i].tags = Some(tags);
-            }
+        for (&i, s) in order.iter().zip(&scores) {
+            let tags = self.tag(
+                &labels,
+                &turns[i].text,
+                s,
+                acoustic.get(i).and_then(|a| a.as_ref()),
+            );
+            turns[i].tags = Some(tags);
         }
         for (turn, cues) in turns.iter_mut().zip(acoustic) {
             turn.acoustic = cues.clone();
@@ -274,6 +270,24 @@ impl Tagger {
 
 /// Turns per model call: measured fastest on one core for short turns.
 pub const BATCH: usize = 16;
+
+/// Scores `texts` in batches of [`BATCH`] texts of similar length (padding to the
+/// longest in a batch is wasted work), returning the scores in `texts`' order.
+pub fn score_by_length(scorer: &mut dyn TextScorer, texts: &[&str]) -> Result<Vec<TextScores>> {
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| texts[i].len());
+    let mut scores: Vec<Option<TextScores>> = vec![None; texts.len()];
+    for batch in order.chunks(BATCH) {
+        let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+        for (&i, s) in batch.iter().zip(scorer.score(&batch_texts)?) {
+            scores[i] = Some(s);
+        }
+    }
+    Ok(scores
+        .into_iter()
+        .map(|s| s.expect("every text is in one batch"))
+        .collect())
+}
 
 fn label(id: &str, p: f32) -> LabelScore {
     LabelScore {
