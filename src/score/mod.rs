@@ -335,6 +335,53 @@ mod tests {
         }
     }
 
+    /// Scores a text by its length and remembers the batches it was given.
+    struct LengthScorer {
+        labels: Labels,
+        batches: Vec<Vec<usize>>,
+    }
+
+    impl TextScorer for LengthScorer {
+        fn labels(&self) -> &Labels {
+            &self.labels
+        }
+        fn score(&mut self, texts: &[&str]) -> Result<Vec<TextScores>> {
+            self.batches.push(texts.iter().map(|t| t.len()).collect());
+            Ok(texts
+                .iter()
+                .map(|t| TextScores {
+                    valence: t.len() as f32,
+                    ..scores([0.0; 3], [0.0; 3])
+                })
+                .collect())
+        }
+        fn name(&self) -> String {
+            "length".into()
+        }
+        fn sha256(&self) -> String {
+            String::new()
+        }
+    }
+
+    #[test]
+    fn texts_are_scored_in_batches_of_similar_length_and_returned_in_order() {
+        let texts: Vec<String> = (0..40).map(|i| "x".repeat((i * 7) % 40 + 1)).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let mut scorer = LengthScorer {
+            labels: labels(),
+            batches: Vec::new(),
+        };
+        let scores = score_by_length(&mut scorer, &refs).unwrap();
+        let valences: Vec<f32> = scores.iter().map(|s| s.valence).collect();
+        let lengths: Vec<f32> = texts.iter().map(|t| t.len() as f32).collect();
+        assert_eq!(valences, lengths, "scores come back in the texts' order");
+        assert_eq!(scorer.batches.len(), 3, "40 texts in batches of {BATCH}");
+        for pair in scorer.batches.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            assert!(a.iter().max() <= b.iter().min(), "{a:?} then {b:?}");
+        }
+    }
+
     fn tagger() -> Tagger {
         let lex = MetaphorLexicon::parse(
             "[[cue]]\nlang = \"nl\"\nclass = \"journey\"\nexample = \"x\"\nterms = [\"kastje\", \"muur\"]\n",
