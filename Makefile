@@ -134,6 +134,8 @@ bench-live: build models
 train: venv
 	-$(VPY) models/fetch_models.py
 	$(VPY) models/scorer/train_heads.py
+	# The old scorer still matches the manifest: remove it so it is rebuilt from the new heads.
+	rm -f models/subtext-scorer.onnx
 	$(VPY) models/fetch_models.py --update-manifest
 
 clean-outputs:

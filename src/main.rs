@@ -325,7 +325,7 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
             })
             .collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let scores = subtext::score::score_by_length(&mut scorer, &refs)?;
+        let scores = scorer.score(&refs)?;
         for (text, s) in texts.iter().zip(&scores) {
             let tags = tagger.tag(&labels, text, s, None);
             let hint = catalog.as_ref().map(|catalog| {
@@ -373,24 +373,14 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
         emit(&args.texts)?;
         return Ok(ExitCode::SUCCESS);
     }
-    // Stdin: one text per line, scored in batches as they come so output keeps
-    // flowing. Not sorted by length across batches: the int8 encoder quantizes a
-    // whole batch's activations with one scale, so a text's scores move a little
-    // with its batch-mates, and regrouping by length cost one of the domain
-    // reference's twenty situations its hint (tests/hints.rs).
-    let mut batch = Vec::new();
+    // Stdin: one text per line, each scored and written as it comes.
     for line in std::io::stdin().lock().lines() {
         let line = line.context("cannot read stdin")?;
         if line.trim().is_empty() {
             continue;
         }
-        batch.push(line);
-        if batch.len() == subtext::score::BATCH {
-            emit(&batch)?;
-            batch.clear();
-        }
+        emit(std::slice::from_ref(&line))?;
     }
-    emit(&batch)?;
     Ok(ExitCode::SUCCESS)
 }
 

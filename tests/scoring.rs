@@ -200,8 +200,13 @@ fn dutch_and_english_paraphrases_get_the_same_top_emotion() {
             "{pair:?}: {nl:?} vs {en:?}"
         );
     }
-    // Measured: 5 of 6 pairs share the top emotion ("woedend" reads as sadness first).
-    assert!(differ.len() <= 1, "{}", differ.join("\n"));
+    // Measured: 4 of 6 pairs share the top emotion. "woedend" reads as sadness
+    // first, and "Thank goodness, what a relief" as appreciation before relief (both
+    // tag relief). With the heads of 2026-11-25 it was 5 of 6, but those were trained
+    // on embeddings made in batches with another onnxruntime fusion than the scorer
+    // used at run time; a single-seed retrain on the exact run-time embeddings also
+    // gave 4 of 6.
+    assert!(differ.len() <= 2, "{}", differ.join("\n"));
 }
 
 #[test]
@@ -241,4 +246,20 @@ fn score_takes_arguments_redacts_and_explains_bad_lexicons() {
         err.contains("lex.toml") && err.contains("cue #1") && err.contains("class"),
         "{err}"
     );
+}
+
+#[test]
+fn a_text_scores_the_same_alone_and_among_others() {
+    // The int8 encoder quantizes a model run's activations with one scale, so the
+    // scorer runs each text alone: its tags must not depend on its neighbours.
+    let text = "Iedereen in de straat heeft zonnepanelen, alleen wij wachten al maanden.";
+    let alone = score(&[text]);
+    let among = score(&[
+        "Goedemiddag, u spreekt met de klantenservice, waarmee kan ik u helpen?",
+        text,
+        "I've been on hold for forty minutes and nobody picks up, this is ridiculous and I want to speak to a manager right now.",
+        "Ja.",
+    ]);
+    assert_eq!(alone[0]["tags"], among[1]["tags"]);
+    assert_ne!(among[0]["tags"], among[1]["tags"], "the test texts differ");
 }

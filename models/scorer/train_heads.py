@@ -19,7 +19,12 @@ embeddings are folded into that layer's weights), then: emotion (14, sigmoid, mu
 External rows only carry emotion (and a valence derived from it); the other heads are
 masked for them; all external rows together weigh as much as the in-domain rows (more
 made every in-domain label worse on dev). Training is plain numpy (Adam, full-batch
-epochs, fixed seed), so a rerun on the same data and encoder gives the same weights.
+epochs, fixed seeds), so a rerun on the same data and encoder gives the same weights.
+Four such sets are trained from different seeds and averaged (mean logit), written as
+one set with a 4 x 256 hidden layer.
+
+The embeddings are made exactly as the Rust scorer makes them (one text per model run,
+the same onnxruntime settings), so the heads learn what they will see at run time.
 """
 
 from __future__ import annotations
@@ -40,7 +45,18 @@ from taxonomy import (CONTACT_TYPES, EMOTIONS, GOEMOTIONS_MAP, METAPHORS, NEEDS,
 
 MODELS = HERE.parent
 HIDDEN = 256
+# Heads trained from this many seeds and averaged: a single set moved marginal
+# texts' top emotion from one retraining to the next.
+MEMBERS = 4
 SEED = 20261125
+
+# onnxruntime's fused SkipLayerNormalization kernel is slower on this int8 graph
+# than the plain Add + LayerNormalization and further from the unfused result;
+# src/score/onnx.rs turns it off too.
+DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
+# Texts are embedded one per run: the int8 encoder quantizes a run's activations
+# with one scale, so in a batch a text's embedding would depend on its batch-mates.
+RUN_MODE = "single-noskipln"
 
 
 # ------------------------------------------------------------------------ embedding
@@ -59,10 +75,15 @@ class Encoder:
         self.sha = hashlib.sha256(self.path.read_bytes()).hexdigest()
         self.tok = Tokenizer.from_file(str(tok_path))
         self.tok.enable_truncation(max_length=256)
+        # The same session settings as the Rust scorer (src/score/onnx.rs), so the
+        # heads learn from exactly the embeddings they will see at run time.
         so = ort.SessionOptions()
-        so.intra_op_num_threads = int(os.environ.get("SUBTEXT_TRAIN_THREADS", "2"))
-        self.session = ort.InferenceSession(str(self.path), so, providers=["CPUExecutionProvider"])
-        self.cache_path = models / ".cache" / f"embeddings-{self.sha[:16]}.npz"
+        so.intra_op_num_threads = 1
+        so.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(self.path), so, providers=["CPUExecutionProvider"],
+                                            disabled_optimizers=DISABLED_OPTIMIZERS)
+        self.workers = int(os.environ.get("SUBTEXT_TRAIN_THREADS", "2"))
+        self.cache_path = models / ".cache" / f"embeddings-{self.sha[:16]}-{RUN_MODE}.npz"
         self.cache: dict = {}
         if self.cache_path.is_file():
             z = np.load(self.cache_path)
@@ -75,24 +96,23 @@ class Encoder:
         np.savez(tmp, keys=np.array(keys), vecs=np.stack([self.cache[k] for k in keys]))
         os.replace(tmp, self.cache_path)
 
+    def embed_one(self, text: str) -> np.ndarray:
+        enc = self.tok.encode("query: " + text)
+        ids = np.array([enc.ids], np.int64)
+        mask = np.ones_like(ids)
+        return self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0][0]
+
     def embed(self, texts: list) -> np.ndarray:
+        from concurrent.futures import ThreadPoolExecutor
         keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
-        todo = sorted({k: t for k, t in zip(keys, texts) if k not in self.cache}.items(),
-                      key=lambda kv: len(kv[1]))
-        for start in range(0, len(todo), 32):
-            group = todo[start:start + 32]
-            encs = self.tok.encode_batch(["query: " + t for _, t in group])
-            width = max(len(e.ids) for e in encs)
-            ids = np.ones((len(encs), width), np.int64)  # <pad> = 1
-            mask = np.zeros_like(ids)
-            for i, e in enumerate(encs):
-                ids[i, :len(e.ids)] = e.ids
-                mask[i, :len(e.ids)] = 1
-            out = self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0]
-            for (k, _), v in zip(group, out):
+        todo = list({k: t for k, t in zip(keys, texts) if k not in self.cache}.items())
+        # One text per run, as at run time; onnxruntime releases the GIL, so a
+        # few Python threads keep the cores busy.
+        with ThreadPoolExecutor(self.workers) as pool:
+            for n, ((k, _), v) in enumerate(zip(todo, pool.map(self.embed_one, [t for _, t in todo]))):
                 self.cache[k] = v.astype(np.float32)
-            if start % 3200 == 0 and len(todo) > 3200:
-                print(f"  embedded {start}/{len(todo)}", file=sys.stderr, flush=True)
+                if n % 3200 == 0 and len(todo) > 3200:
+                    print(f"  embedded {n}/{len(todo)}", file=sys.stderr, flush=True)
         if todo:
             self.save()
         return np.stack([self.cache[k] for k in keys])
@@ -239,6 +259,20 @@ class Heads:
     def predict(self, x):
         return self.forward(x)[2]
 
+    @classmethod
+    def average(cls, members: list) -> "Heads":
+        """One set of heads whose every output is the ensemble's mean logit: the members'
+        hidden layers side by side, each head's weights stacked and divided by their
+        number. The scorer graph stays one hidden layer and one matrix per head."""
+        merged = cls.__new__(cls)
+        k = len(members)
+        merged.p = {"W1": np.concatenate([m.p["W1"] for m in members], axis=1),
+                    "b1": np.concatenate([m.p["b1"] for m in members])}
+        for name, _, _ in cls.SPECS:
+            merged.p[f"W_{name}"] = np.concatenate([m.p[f"W_{name}"] for m in members]) / k
+            merged.p[f"b_{name}"] = np.mean([m.p[f"b_{name}"] for m in members], axis=0)
+        return merged
+
 
 # ---------------------------------------------------------------------- evaluation
 
@@ -285,6 +319,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=HERE / "heads.json")
     ap.add_argument("--goemotions", type=int, default=12000, help="GoEmotions train rows to use")
     ap.add_argument("--epochs", type=int, default=300)
+    ap.add_argument("--members", type=int, default=MEMBERS,
+                    help="heads trained from different seeds and averaged (default: %(default)s)")
     args = ap.parse_args(argv)
 
     enc = Encoder(MODELS)
@@ -326,8 +362,13 @@ def main(argv=None) -> int:
     # The in-domain set is small next to the external rows but is what the product sees.
     weights = np.concatenate([np.ones(n_in), np.full(n_ext, n_in / max(n_ext, 1))]).astype(np.float32)
 
-    heads = Heads(x.shape[1], np.random.default_rng(SEED))
-    heads.train(x, targets, masks, weights, epochs=args.epochs)
+    members = []
+    for i in range(args.members):
+        member = Heads(x.shape[1], np.random.default_rng(SEED + i))
+        member.train(x, targets, masks, weights, epochs=args.epochs, seed=SEED + i)
+        members.append(member)
+        print(f"  trained member {i + 1}/{args.members}", file=sys.stderr, flush=True)
+    heads = Heads.average(members)
 
     x_dev = ((enc.embed([r["text"] for r in dev]) - mu) / sd).astype(np.float32)
     out = heads.predict(x_dev)
@@ -349,7 +390,7 @@ def main(argv=None) -> int:
         "schema": 1,
         "encoder_sha256": enc.sha,
         # The standardisation folded in: (e - mu) / sd @ W1 + b1 = e @ (W1 / sd) + (b1 - (mu / sd) @ W1).
-        "hidden": {"in": int(x.shape[1]), "out": HIDDEN, "w": arr(heads.p["W1"] / sd[:, None]),
+        "hidden": {"in": int(x.shape[1]), "out": int(heads.p["W1"].shape[1]), "w": arr(heads.p["W1"] / sd[:, None]),
                    "b": arr(heads.p["b1"] - (mu / sd) @ heads.p["W1"])},
         "heads": [{"name": name, "activation": act, "labels": labels, "w": arr(heads.p[f"W_{name}"]),
                    "b": arr(heads.p[f"b_{name}"])}
@@ -357,7 +398,8 @@ def main(argv=None) -> int:
                                                                   ["valence"], ["intensity"]])],
         "emotion_thresholds": thresholds,
         "training": {"in_domain_train": n_in, "goemotions": len(go), "xed": len(xed),
-                     "epochs": args.epochs, "seed": SEED,
+                     "epochs": args.epochs, "seed": SEED, "members": args.members,
+                     "encoder_run": {"texts_per_run": 1, "disabled_optimizers": DISABLED_OPTIMIZERS},
                      "dev_emotion_macro_f1": round(dev_f1, 4),
                      "dev_accuracy": {k: round(v, 4) for k, v in acc.items()}},
     }

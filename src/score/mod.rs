@@ -97,7 +97,8 @@ pub struct TextScores {
 /// Texts in, raw scores out. `&mut self` because ONNX Runtime sessions run mutably.
 pub trait TextScorer {
     fn labels(&self) -> &Labels;
-    /// Scores a batch; the result has one entry per text, in order.
+    /// Scores several texts; the result has one entry per text, in order. A text's
+    /// scores must not depend on the other texts in the call.
     fn score(&mut self, texts: &[&str]) -> Result<Vec<TextScores>>;
     /// A short name for output headers (file name of the model).
     fn name(&self) -> String;
@@ -239,7 +240,7 @@ impl Tagger {
         cues
     }
 
-    /// Scores and tags every turn that has text, in batches of similar length.
+    /// Scores and tags every turn that has text.
     pub fn tag_turns(
         &self,
         scorer: &mut dyn TextScorer,
@@ -250,7 +251,7 @@ impl Tagger {
             .filter(|&i| !turns[i].text.trim().is_empty())
             .collect();
         let texts: Vec<&str> = order.iter().map(|&i| turns[i].text.as_str()).collect();
-        let scores = score_by_length(scorer, &texts)?;
+        let scores = scorer.score(&texts)?;
         let labels = scorer.labels().clone();
         for (&i, s) in order.iter().zip(&scores) {
             let tags = self.tag(
@@ -266,27 +267,6 @@ impl Tagger {
         }
         Ok(())
     }
-}
-
-/// Turns per model call: measured fastest on one core for short turns.
-pub const BATCH: usize = 16;
-
-/// Scores `texts` in batches of [`BATCH`] texts of similar length (padding to the
-/// longest in a batch is wasted work), returning the scores in `texts`' order.
-pub fn score_by_length(scorer: &mut dyn TextScorer, texts: &[&str]) -> Result<Vec<TextScores>> {
-    let mut order: Vec<usize> = (0..texts.len()).collect();
-    order.sort_by_key(|&i| texts[i].len());
-    let mut scores: Vec<Option<TextScores>> = vec![None; texts.len()];
-    for batch in order.chunks(BATCH) {
-        let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
-        for (&i, s) in batch.iter().zip(scorer.score(&batch_texts)?) {
-            scores[i] = Some(s);
-        }
-    }
-    Ok(scores
-        .into_iter()
-        .map(|s| s.expect("every text is in one batch"))
-        .collect())
 }
 
 fn label(id: &str, p: f32) -> LabelScore {
@@ -332,53 +312,6 @@ mod tests {
             contact_type: vec![0.2, 0.8],
             valence: -0.7,
             intensity: 0.6,
-        }
-    }
-
-    /// Scores a text by its length and remembers the batches it was given.
-    struct LengthScorer {
-        labels: Labels,
-        batches: Vec<Vec<usize>>,
-    }
-
-    impl TextScorer for LengthScorer {
-        fn labels(&self) -> &Labels {
-            &self.labels
-        }
-        fn score(&mut self, texts: &[&str]) -> Result<Vec<TextScores>> {
-            self.batches.push(texts.iter().map(|t| t.len()).collect());
-            Ok(texts
-                .iter()
-                .map(|t| TextScores {
-                    valence: t.len() as f32,
-                    ..scores([0.0; 3], [0.0; 3])
-                })
-                .collect())
-        }
-        fn name(&self) -> String {
-            "length".into()
-        }
-        fn sha256(&self) -> String {
-            String::new()
-        }
-    }
-
-    #[test]
-    fn texts_are_scored_in_batches_of_similar_length_and_returned_in_order() {
-        let texts: Vec<String> = (0..40).map(|i| "x".repeat((i * 7) % 40 + 1)).collect();
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let mut scorer = LengthScorer {
-            labels: labels(),
-            batches: Vec::new(),
-        };
-        let scores = score_by_length(&mut scorer, &refs).unwrap();
-        let valences: Vec<f32> = scores.iter().map(|s| s.valence).collect();
-        let lengths: Vec<f32> = texts.iter().map(|t| t.len() as f32).collect();
-        assert_eq!(valences, lengths, "scores come back in the texts' order");
-        assert_eq!(scorer.batches.len(), 3, "40 texts in batches of {BATCH}");
-        for pair in scorer.batches.windows(2) {
-            let (a, b) = (&pair[0], &pair[1]);
-            assert!(a.iter().max() <= b.iter().min(), "{a:?} then {b:?}");
         }
     }
 

@@ -16,8 +16,11 @@ use tokenizers::Tokenizer;
 use super::{Labels, TextScorer, TextScores};
 use crate::error::{Error, Result};
 
-/// XLM-R's padding id.
-const PAD: i64 = 1;
+/// onnxruntime's fused SkipLayerNormalization kernel measured 20-25% slower on
+/// this int8 graph than the Add + LayerNormalization it replaces, and further from
+/// the unfused result. `models/scorer/train_heads.py` embeds with the same setting,
+/// so the heads see at run time what they were trained on.
+const DISABLED_OPTIMIZERS: &str = "SkipLayerNormFusion";
 
 #[derive(Debug, Deserialize)]
 struct Meta {
@@ -87,7 +90,8 @@ impl OnnxScorer {
         let session = Session::builder(env)
             .and_then(|b| {
                 Ok(b.with_intra_threads(threads.max(1))?
-                    .with_inter_threads(1)?)
+                    .with_inter_threads(1)?
+                    .with_disabled_optimizers(DISABLED_OPTIMIZERS)?)
             })
             .and_then(|mut b| b.commit_from_file(model))
             .map_err(|e| load_err(model, e.to_string()))?;
@@ -149,74 +153,65 @@ impl TextScorer for OnnxScorer {
         self.sha256.clone()
     }
 
+    /// Scores each text in a model run of its own. The int8 encoder quantizes a
+    /// run's activations with one scale, so in a batch a text's scores would move
+    /// with its batch-mates (and with padding); alone they are reproducible, the
+    /// same in batch, `score` and live, and as fast on one core, since no padding
+    /// is computed.
     fn score(&mut self, texts: &[&str]) -> Result<Vec<TextScores>> {
-        if texts.is_empty() {
-            return Ok(Vec::new());
-        }
+        texts.iter().map(|text| self.score_one(text)).collect()
+    }
+}
+
+impl OnnxScorer {
+    fn score_one(&mut self, text: &str) -> Result<TextScores> {
         let err = |e: String| Error::Scoring(e);
-        let prefixed: Vec<String> = texts
-            .iter()
-            .map(|t| format!("{}{t}", self.prefix))
-            .collect();
-        let encodings = self
+        let encoding = self
             .tokenizer
-            .encode_batch(prefixed, true)
+            .encode(format!("{}{text}", self.prefix), true)
             .map_err(|e| err(e.to_string()))?;
-        let width = encodings
+        let all = encoding.get_ids();
+        let mut ids: Vec<i64> = all
             .iter()
-            .map(|e| e.get_ids().len().min(self.max_tokens))
-            .max()
-            .unwrap_or(1)
-            .max(1);
-        let rows = texts.len();
-        let mut ids = vec![PAD; rows * width];
-        let mut mask = vec![0i64; rows * width];
-        for (r, enc) in encodings.iter().enumerate() {
-            let all = enc.get_ids();
-            // Over-long turns keep their start and the closing </s>.
-            let n = all.len().min(width);
-            for (c, &id) in all[..n].iter().enumerate() {
-                ids[r * width + c] = id as i64;
-                mask[r * width + c] = 1;
-            }
-            if all.len() > n {
-                ids[r * width + n - 1] = *all.last().expect("non-empty") as i64;
-            }
+            .take(self.max_tokens.max(1))
+            .map(|&id| id as i64)
+            .collect();
+        // An over-long turn keeps its start and the closing </s>.
+        if all.len() > ids.len() {
+            *ids.last_mut().expect("max_tokens >= 1") = *all.last().expect("non-empty") as i64;
         }
+        if ids.is_empty() {
+            return Err(err("the tokenizer returned no tokens".into()));
+        }
+        let mask = vec![1i64; ids.len()];
+        let width = ids.len();
         let outputs = self
             .session
             .run(ort::inputs![
-                "input_ids" => TensorRef::from_array_view(([rows, width], &ids[..])).map_err(|e| err(e.to_string()))?,
-                "attention_mask" => TensorRef::from_array_view(([rows, width], &mask[..])).map_err(|e| err(e.to_string()))?,
+                "input_ids" => TensorRef::from_array_view(([1, width], &ids[..])).map_err(|e| err(e.to_string()))?,
+                "attention_mask" => TensorRef::from_array_view(([1, width], &mask[..])).map_err(|e| err(e.to_string()))?,
             ])
             .map_err(|e| err(e.to_string()))?;
-        let mut heads: Vec<(usize, Vec<f32>)> = Vec::with_capacity(OUTPUTS.len());
-        for name in OUTPUTS {
-            let (shape, data) = outputs[name]
+        let head = |name: &str, len: usize| -> Result<Vec<f32>> {
+            let (_, data) = outputs[name]
                 .try_extract_tensor::<f32>()
                 .map_err(|e| err(e.to_string()))?;
-            let k = shape.get(1).copied().unwrap_or(1) as usize;
-            if data.len() != rows * k {
+            if data.len() != len {
                 return Err(err(format!(
-                    "output {name} has {} values for {rows} texts",
+                    "output {name} has {} values, the labels {len}",
                     data.len()
                 )));
             }
-            heads.push((k, data.to_vec()));
-        }
-        let row = |h: usize, r: usize| {
-            let (k, data) = &heads[h];
-            data[r * k..(r + 1) * k].to_vec()
+            Ok(data.to_vec())
         };
-        Ok((0..rows)
-            .map(|r| TextScores {
-                emotion: row(0, r),
-                metaphor: row(1, r),
-                need: row(2, r),
-                contact_type: row(3, r),
-                valence: row(4, r)[0],
-                intensity: row(5, r)[0],
-            })
-            .collect())
+        let labels = &self.labels;
+        Ok(TextScores {
+            emotion: head(OUTPUTS[0], labels.emotion.len())?,
+            metaphor: head(OUTPUTS[1], labels.metaphor.len())?,
+            need: head(OUTPUTS[2], labels.need.len())?,
+            contact_type: head(OUTPUTS[3], labels.contact_type.len())?,
+            valence: head(OUTPUTS[4], 1)?[0],
+            intensity: head(OUTPUTS[5], 1)?[0],
+        })
     }
 }
