@@ -390,24 +390,20 @@ impl Pipeline {
         }
         let order = &order[solo..];
         let next = AtomicUsize::new(0);
-        let busy = AtomicUsize::new(0);
         let n_workers = thread_budget.min(order.len()).max(1);
         std::thread::scope(|scope| {
             for worker in self.workers.iter_mut().take(n_workers) {
-                let (next, results, order, busy) = (&next, &results, &order, &busy);
+                let (next, results, order) = (&next, &results, &order);
                 scope.spawn(move || loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&job) = order.get(i) else { break };
-                    // Single-thread states in parallel are fastest while every
-                    // worker has a chunk; the last chunks share the cores that no
-                    // worker is busy on (ggml's threads spin while they wait, so
-                    // more threads than free cores is slower, not faster).
-                    let others_busy = busy.fetch_add(1, Ordering::SeqCst);
-                    let in_flight = (order.len() - i).min(n_workers).max(1);
-                    let free = thread_budget.saturating_sub(others_busy);
-                    worker.set_threads((free / in_flight).max(1));
+                    // The thread count depends only on the plan, never on timing:
+                    // whisper.cpp's output depends on its thread count, so a count
+                    // chosen from what the other workers happened to be doing (as
+                    // the last chunks once were) made a rerun of the same call
+                    // differ ("Ok" vs "Okay").
+                    worker.set_threads(thread_budget / n_workers);
                     let out = worker.transcribe(&jobs[job].1.samples, language);
-                    busy.fetch_sub(1, Ordering::SeqCst);
                     let failed = out.is_err();
                     results
                         .lock()
