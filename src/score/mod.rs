@@ -40,19 +40,11 @@ pub const EMOTIONS: [&str; 14] = [
     "surprise",
     "neutral",
 ];
-/// Emotions that count as positive and negative tone (`models/scorer/taxonomy.py`);
-/// surprise and neutral are neither.
-pub const POSITIVE_EMOTIONS: [&str; 4] = ["relief", "trust", "appreciation", "joy"];
-pub const NEGATIVE_EMOTIONS: [&str; 8] = [
-    "anger",
-    "frustration",
-    "disappointment",
-    "sadness",
-    "worry",
-    "uncertainty",
-    "distrust",
-    "indifference",
-];
+/// Emotions that count as negative and positive tone (`models/scorer/taxonomy.py`):
+/// [`EMOTIONS`] lists the eight negative ones, then the four positive ones; surprise
+/// and neutral are neither.
+pub const NEGATIVE_EMOTIONS: &[&str] = EMOTIONS.as_slice().split_at(8).0;
+pub const POSITIVE_EMOTIONS: &[&str] = EMOTIONS.as_slice().split_at(8).1.split_at(4).0;
 pub const NEEDS: [&str; 9] = [
     "none",
     "be_heard",
@@ -365,6 +357,17 @@ mod tests {
         )
         .unwrap();
         Tagger::new(lex, TagConfig::default())
+    }
+
+    #[test]
+    fn tone_lists_are_the_taxonomys() {
+        assert_eq!(
+            POSITIVE_EMOTIONS,
+            ["relief", "trust", "appreciation", "joy"]
+        );
+        assert_eq!(NEGATIVE_EMOTIONS.len(), 8);
+        assert!(NEGATIVE_EMOTIONS.contains(&"indifference"));
+        assert!(!NEGATIVE_EMOTIONS.contains(&"surprise"));
     }
 
     #[test]
