@@ -28,17 +28,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "models" / "scorer"))
-from taxonomy import split_of  # noqa: E402
+from train_heads import load_labelled  # noqa: E402
 
 
 def load_test_turns() -> list[dict]:
-    turns = []
-    for path in sorted((ROOT / "models" / "scorer" / "labelled").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            item = json.loads(line)
-            if split_of(item["id"]) == "test" and item["speaker"] == "customer":
-                turns.append(item)
-    return turns
+    return [item for item in load_labelled(ROOT / "models" / "scorer" / "labelled")
+            if item["split"] == "test" and item["speaker"] == "customer"]
 
 
 def run_hints(binary: str, language: str, texts: list[str]) -> list[dict]:
