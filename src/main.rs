@@ -327,7 +327,9 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let scores = scorer.score(&refs)?;
         for (text, s) in texts.iter().zip(&scores) {
-            let tags = tagger.tag(&labels, text, s, None);
+            // The text's language is not known (`--language` is the hint's), so the
+            // lexicon tries both languages' idioms.
+            let tags = tagger.tag(&labels, text, s, None, None);
             let hint = catalog.as_ref().map(|catalog| {
                 // Each text is the customer's first turn of a call of its own.
                 let turn = subtext::Turn {

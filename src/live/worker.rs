@@ -409,7 +409,15 @@ impl Worker {
                 .voice
                 .measure(&turn, &utterance.samples, utterance.start, others);
             let scores = scorer.score(&[turn.text.as_str()])?;
-            turn.tags = Some(tagger.tag(scorer.labels(), &turn.text, &scores[0], cues.as_ref()));
+            // Until `auto` has settled the call's language, both languages' idioms count.
+            let language = state.language.map(Language::code);
+            turn.tags = Some(tagger.tag(
+                scorer.labels(),
+                &turn.text,
+                &scores[0],
+                cues.as_ref(),
+                language,
+            ));
             turn.acoustic = cues;
         }
         state.next_turn += 1;

@@ -227,11 +227,14 @@ impl MetaphorLexicon {
     }
 
     /// Every cue in `text`, in text order; overlapping hits keep the most specific.
-    pub fn find(&self, text: &str) -> Vec<CueMatch> {
+    /// With a `language` ("nl" or "en"), only that language's entries are tried: a
+    /// Dutch entry such as "fair" or "offer" is a different word in an English turn.
+    pub fn find(&self, text: &str, language: Option<&str>) -> Vec<CueMatch> {
         let tokens = tokenize(text);
         let mut hits: Vec<CueMatch> = self
             .entries
             .iter()
+            .filter(|e| language.is_none_or(|l| e.lang == l))
             .filter_map(|e| match_entry(e, &tokens))
             .map(|(e, first, last)| CueMatch {
                 class: e.class,
@@ -334,7 +337,7 @@ terms = ["end", "rope|tether"]
     fn finds_inflected_and_reordered_cues_with_char_offsets() {
         let lex = MetaphorLexicon::parse(SMALL, "test").unwrap();
         let text = "Ze sturen me van het kastje naar de muur, ik ontplof bijna!";
-        let hits = lex.find(text);
+        let hits = lex.find(text, None);
         assert_eq!(hits.len(), 2);
         assert_eq!(hits[0].class, "journey");
         assert_eq!(hits[0].quote, "kastje naar de muur");
@@ -343,23 +346,38 @@ terms = ["end", "rope|tether"]
         assert_eq!(quoted, hits[0].quote);
         assert_eq!(hits[1].quote, "ontplof");
         // Word order may change: "muur ... kastje" still within the window.
-        assert_eq!(lex.find("de muur en dan weer het kastje").len(), 1);
+        assert_eq!(lex.find("de muur en dan weer het kastje", None).len(), 1);
         // Too far apart is not the idiom.
         assert!(lex
-            .find("het kastje is wit en de monteur zette het later tegen de muur")
+            .find(
+                "het kastje is wit en de monteur zette het later tegen de muur",
+                None
+            )
             .is_empty());
         // A term seen earlier in the turn: the quote is the idiom, not the stretch.
-        let hits = lex.find("Het kastje, weer het kastje naar de muur");
+        let hits = lex.find("Het kastje, weer het kastje naar de muur", None);
         assert_eq!(hits[0].quote, "kastje naar de muur");
     }
 
     #[test]
     fn offsets_count_characters_not_bytes() {
         let lex = MetaphorLexicon::parse(SMALL, "test").unwrap();
-        let hits = lex.find("Ééé, I'm at the end of my tether");
+        let hits = lex.find("Ééé, I'm at the end of my tether", None);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].quote, "end of my tether");
         assert_eq!(hits[0].start, 16);
+    }
+
+    #[test]
+    fn a_known_language_tries_only_its_own_entries() {
+        let lex = MetaphorLexicon::parse(SMALL, "test").unwrap();
+        let text = "I'm at the end of my rope";
+        assert_eq!(lex.find(text, None).len(), 1);
+        assert_eq!(lex.find(text, Some("en")).len(), 1);
+        assert!(lex.find(text, Some("nl")).is_empty());
+        let dutch = "ik sta op ontploffen";
+        assert_eq!(lex.find(dutch, Some("nl")).len(), 1);
+        assert!(lex.find(dutch, Some("en")).is_empty());
     }
 
     #[test]

@@ -184,12 +184,15 @@ impl Tagger {
         ((1.0 - w) * head + w * (positive - negative) / total).clamp(-1.0, 1.0)
     }
 
+    /// The tags of one turn. `language` is the call's ("nl" or "en") when known; the
+    /// lexicon then tries only that language's idioms.
     pub fn tag(
         &self,
         labels: &Labels,
         text: &str,
         scores: &TextScores,
         acoustic: Option<&AcousticCues>,
+        language: Option<&str>,
     ) -> TurnTags {
         let mut emotions: Vec<LabelScore> = scores
             .emotion
@@ -211,7 +214,7 @@ impl Tagger {
             emotions.retain(|e| e.id != "neutral");
         }
 
-        let metaphors = self.metaphors(labels, text, &scores.metaphor);
+        let metaphors = self.metaphors(labels, text, &scores.metaphor, language);
         let pick = |probs: &[f32], ids: &[String], skip: &str| {
             argmax(probs)
                 .filter(|&(i, p)| ids[i] != skip && p >= self.config.min_class_confidence)
@@ -238,7 +241,13 @@ impl Tagger {
 
     /// Lexicon spans, with a confidence that rises when the model sees the same deep
     /// metaphor; plus the model's own class when it is sure and no span names it.
-    fn metaphors(&self, labels: &Labels, text: &str, probs: &[f32]) -> Vec<MetaphorCue> {
+    fn metaphors(
+        &self,
+        labels: &Labels,
+        text: &str,
+        probs: &[f32],
+        language: Option<&str>,
+    ) -> Vec<MetaphorCue> {
         let p_class = |class: &str| {
             labels
                 .metaphor
@@ -248,7 +257,7 @@ impl Tagger {
         };
         let mut cues: Vec<MetaphorCue> = self
             .lexicon
-            .find(text)
+            .find(text, language)
             .into_iter()
             .map(|m| MetaphorCue {
                 class: m.class.to_string(),
@@ -276,12 +285,13 @@ impl Tagger {
         cues
     }
 
-    /// Scores and tags every turn that has text.
+    /// Scores and tags every turn that has text; `language` as in [`Tagger::tag`].
     pub fn tag_turns(
         &self,
         scorer: &mut dyn TextScorer,
         turns: &mut [Turn],
         acoustic: &[Option<AcousticCues>],
+        language: Option<&str>,
     ) -> Result<()> {
         let order: Vec<usize> = (0..turns.len())
             .filter(|&i| !turns[i].text.trim().is_empty())
@@ -295,6 +305,7 @@ impl Tagger {
                 &turns[i].text,
                 s,
                 acoustic.get(i).and_then(|a| a.as_ref()),
+                language,
             );
             turns[i].tags = Some(tags);
         }
@@ -375,8 +386,14 @@ mod tests {
     fn valence_mixes_the_head_with_the_tone_of_the_emotions() {
         let t = tagger();
         let valence = |emotion| {
-            t.tag(&labels(), "x", &scores(emotion, [1.0, 0.0, 0.0]), None)
-                .valence
+            t.tag(
+                &labels(),
+                "x",
+                &scores(emotion, [1.0, 0.0, 0.0]),
+                None,
+                None,
+            )
+            .valence
         };
         // Head -0.7; emotions: anger 0.6 + frustration 0.2 negative, neutral 0.2:
         // tone (0 - 0.8) / 1.0 = -0.8; mixed 0.75 * -0.7 + 0.25 * -0.8 = -0.725.
@@ -395,6 +412,7 @@ mod tests {
             "hallo",
             &scores([0.6, 0.45, 0.55], [0.9, 0.05, 0.05]),
             None,
+            None,
         );
         let ids: Vec<&str> = tags.emotions.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(ids, ["anger", "frustration"]);
@@ -406,6 +424,7 @@ mod tests {
             &labels(),
             "hallo",
             &scores([0.1, 0.3, 0.2], [0.9, 0.05, 0.05]),
+            None,
             None,
         );
         assert_eq!(tags.emotions.len(), 1);
@@ -421,11 +440,13 @@ mod tests {
             text,
             &scores([0.6, 0.6, 0.0], [0.1, 0.85, 0.05]),
             None,
+            None,
         );
         let disagree = t.tag(
             &labels(),
             text,
             &scores([0.6, 0.6, 0.0], [0.9, 0.05, 0.05]),
+            None,
             None,
         );
         assert_eq!(agree.metaphors.len(), 1);
@@ -441,11 +462,18 @@ mod tests {
             text,
             &scores([0.6, 0.6, 0.0], [0.02, 0.03, 0.95]),
             None,
+            None,
         );
         assert_eq!(added.metaphors.len(), 2);
         assert_eq!(added.metaphors[1].class, "container");
         assert_eq!(added.metaphors[1].source, CueSource::Model);
         assert!(added.metaphors[1].quote.is_none());
+        // In a call known to be Dutch the idiom counts; in an English one it does not.
+        let probs = scores([0.6, 0.6, 0.0], [0.1, 0.85, 0.05]);
+        let dutch = t.tag(&labels(), text, &probs, None, Some("nl"));
+        assert_eq!(dutch.metaphors.len(), 1);
+        let english = t.tag(&labels(), text, &probs, None, Some("en"));
+        assert!(english.metaphors.is_empty());
     }
 
     #[test]
@@ -467,8 +495,8 @@ mod tests {
             interrupts: true,
             ..calm.clone()
         };
-        let a = t.tag(&labels(), "x", &s, Some(&calm)).intensity;
-        let b = t.tag(&labels(), "x", &s, Some(&loud)).intensity;
+        let a = t.tag(&labels(), "x", &s, Some(&calm), None).intensity;
+        let b = t.tag(&labels(), "x", &s, Some(&loud), None).intensity;
         assert!(b > a + 0.1, "{a} {b}");
     }
 }
