@@ -256,7 +256,7 @@ impl Pipeline {
                     })
                     .collect();
                 let cues = acoustic::measure(&turns, &audio);
-                tagger.tag_turns(scorer.as_mut(), &mut turns, &cues, Some(language.code()))?;
+                tagger.tag_turns(scorer.as_mut(), &mut turns, &cues, Some(language))?;
                 Some(scorer.labels().table())
             }
             None => None,

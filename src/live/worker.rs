@@ -410,13 +410,12 @@ impl Worker {
                 .measure(&turn, &utterance.samples, utterance.start, others);
             let scores = scorer.score(&[turn.text.as_str()])?;
             // Until `auto` has settled the call's language, both languages' idioms count.
-            let language = state.language.map(Language::code);
             turn.tags = Some(tagger.tag(
                 scorer.labels(),
                 &turn.text,
                 &scores[0],
                 cues.as_ref(),
-                language,
+                state.language,
             ));
             turn.acoustic = cues;
         }

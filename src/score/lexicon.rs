@@ -22,6 +22,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::asr::Language;
 use crate::error::{Error, Result};
 
 /// The lexicon shipped with subtext.
@@ -78,7 +79,6 @@ pub struct CueMatch {
     pub quote: String,
     /// Number of terms of the entry; more terms, more specific.
     pub terms: usize,
-    pub lang: String,
 }
 
 #[derive(Debug, Clone)]
@@ -227,14 +227,14 @@ impl MetaphorLexicon {
     }
 
     /// Every cue in `text`, in text order; overlapping hits keep the most specific.
-    /// With a `language` ("nl" or "en"), only that language's entries are tried: a
-    /// Dutch entry such as "fair" or "offer" is a different word in an English turn.
-    pub fn find(&self, text: &str, language: Option<&str>) -> Vec<CueMatch> {
+    /// With a `language`, only that language's entries are tried: a Dutch entry such
+    /// as "fair" or "offer" is a different word in an English turn.
+    pub fn find(&self, text: &str, language: Option<Language>) -> Vec<CueMatch> {
         let tokens = tokenize(text);
         let mut hits: Vec<CueMatch> = self
             .entries
             .iter()
-            .filter(|e| language.is_none_or(|l| e.lang == l))
+            .filter(|e| language.is_none_or(|l| e.lang == l.code()))
             .filter_map(|e| match_entry(e, &tokens))
             .map(|(e, first, last)| CueMatch {
                 class: e.class,
@@ -246,7 +246,6 @@ impl MetaphorLexicon {
                     .take(tokens[last].end - tokens[first].start)
                     .collect(),
                 terms: e.terms.len(),
-                lang: e.lang.clone(),
             })
             .collect();
         // Most specific first (more terms, then longer span), then keep non-overlapping.
@@ -373,11 +372,11 @@ terms = ["end", "rope|tether"]
         let lex = MetaphorLexicon::parse(SMALL, "test").unwrap();
         let text = "I'm at the end of my rope";
         assert_eq!(lex.find(text, None).len(), 1);
-        assert_eq!(lex.find(text, Some("en")).len(), 1);
-        assert!(lex.find(text, Some("nl")).is_empty());
+        assert_eq!(lex.find(text, Some(Language::English)).len(), 1);
+        assert!(lex.find(text, Some(Language::Dutch)).is_empty());
         let dutch = "ik sta op ontploffen";
-        assert_eq!(lex.find(dutch, Some("nl")).len(), 1);
-        assert!(lex.find(dutch, Some("en")).is_empty());
+        assert_eq!(lex.find(dutch, Some(Language::Dutch)).len(), 1);
+        assert!(lex.find(dutch, Some(Language::English)).is_empty());
     }
 
     #[test]

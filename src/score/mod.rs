@@ -17,6 +17,7 @@ pub mod onnx;
 
 use std::collections::BTreeMap;
 
+use crate::asr::Language;
 use crate::error::Result;
 use crate::types::{AcousticCues, CueSource, LabelScore, LabelTable, MetaphorCue, Turn, TurnTags};
 use lexicon::MetaphorLexicon;
@@ -184,15 +185,15 @@ impl Tagger {
         ((1.0 - w) * head + w * (positive - negative) / total).clamp(-1.0, 1.0)
     }
 
-    /// The tags of one turn. `language` is the call's ("nl" or "en") when known; the
-    /// lexicon then tries only that language's idioms.
+    /// The tags of one turn. `language` is the call's when known; the lexicon then
+    /// tries only that language's idioms.
     pub fn tag(
         &self,
         labels: &Labels,
         text: &str,
         scores: &TextScores,
         acoustic: Option<&AcousticCues>,
-        language: Option<&str>,
+        language: Option<Language>,
     ) -> TurnTags {
         let mut emotions: Vec<LabelScore> = scores
             .emotion
@@ -246,7 +247,7 @@ impl Tagger {
         labels: &Labels,
         text: &str,
         probs: &[f32],
-        language: Option<&str>,
+        language: Option<Language>,
     ) -> Vec<MetaphorCue> {
         let p_class = |class: &str| {
             labels
@@ -291,7 +292,7 @@ impl Tagger {
         scorer: &mut dyn TextScorer,
         turns: &mut [Turn],
         acoustic: &[Option<AcousticCues>],
-        language: Option<&str>,
+        language: Option<Language>,
     ) -> Result<()> {
         let order: Vec<usize> = (0..turns.len())
             .filter(|&i| !turns[i].text.trim().is_empty())
@@ -470,9 +471,9 @@ mod tests {
         assert!(added.metaphors[1].quote.is_none());
         // In a call known to be Dutch the idiom counts; in an English one it does not.
         let probs = scores([0.6, 0.6, 0.0], [0.1, 0.85, 0.05]);
-        let dutch = t.tag(&labels(), text, &probs, None, Some("nl"));
+        let dutch = t.tag(&labels(), text, &probs, None, Some(Language::Dutch));
         assert_eq!(dutch.metaphors.len(), 1);
-        let english = t.tag(&labels(), text, &probs, None, Some("en"));
+        let english = t.tag(&labels(), text, &probs, None, Some(Language::English));
         assert!(english.metaphors.is_empty());
     }
 
