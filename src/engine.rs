@@ -188,6 +188,9 @@ pub fn build_live(options: &EngineOptions, threads: usize) -> Result<LiveParts> 
     let model = WhisperModel::load(&model_path)?;
     let transcriber = model.transcriber(DecodeOptions {
         threads: threads.max(1) as u32,
+        // A new state per decode would add 10-35 ms to every hint; live output
+        // depends on when audio arrives anyway, so it is not reproducible as is.
+        fresh_state: false,
         ..options.decode.clone()
     })?;
     crate::onnx::init_runtime(&options.models_dir.join(models::ONNX_RUNTIME))?;

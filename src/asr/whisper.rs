@@ -29,6 +29,14 @@ pub struct DecodeOptions {
     /// Threads for one decoding state. Parallel single-thread states measured faster
     /// than one multi-thread state on 2 cores, so `--jobs` is the lever, not this.
     pub threads: u32,
+    /// Decode every chunk on a state that has decoded nothing before. whisper.cpp
+    /// 1.8.3 carries something over from one decode to the next on a state: the
+    /// same chunk decoded after another gave other word probabilities and now and
+    /// then other words ("mistake!" p 0.23 against "mistake." p 0.71). Since which
+    /// worker gets which chunk depends on timing, a rerun of a call could differ.
+    /// A new state costs 10-35 ms against 1-3 s to decode a chunk (measured on the
+    /// Dutch benchmark: two runs identical with it, different without).
+    pub fresh_state: bool,
 }
 
 impl Default for DecodeOptions {
@@ -37,6 +45,7 @@ impl Default for DecodeOptions {
             beam_size: 1,
             temperature_inc: 0.0,
             threads: 1,
+            fresh_state: true,
         }
     }
 }
@@ -104,6 +113,7 @@ impl WhisperModel {
             .map_err(|e| Error::Transcription(format!("cannot create a whisper state: {e}")))?;
         Ok(WhisperTranscriber {
             state,
+            used: false,
             context: Arc::clone(&self.context),
             options,
             dtw: self.dtw,
@@ -115,6 +125,8 @@ impl WhisperModel {
 /// One whisper decoding state with its options.
 pub struct WhisperTranscriber {
     state: WhisperState,
+    /// Whether `state` has decoded anything yet (see `DecodeOptions::fresh_state`).
+    used: bool,
     context: Arc<WhisperContext>,
     options: DecodeOptions,
     dtw: bool,
@@ -131,6 +143,19 @@ unsafe extern "C" fn abort_requested(data: *mut std::ffi::c_void) -> bool {
 }
 
 impl WhisperTranscriber {
+    /// Readies the state for a decode: a new one when `fresh_state` asks for it and
+    /// this one has been used.
+    fn prepare_state(&mut self) -> Result<()> {
+        if self.options.fresh_state && self.used {
+            self.state = self
+                .context
+                .create_state()
+                .map_err(|e| Error::Transcription(format!("cannot create a whisper state: {e}")))?;
+        }
+        self.used = true;
+        Ok(())
+    }
+
     fn params(&self, language: Language) -> FullParams<'static, 'static> {
         let strategy = if self.options.beam_size > 1 {
             SamplingStrategy::BeamSearch {
@@ -196,6 +221,7 @@ impl Transcriber for WhisperTranscriber {
                 params.set_abort_callback_user_data(Arc::as_ptr(flag) as *mut std::ffi::c_void);
             }
         }
+        self.prepare_state()?;
         let started = std::time::Instant::now();
         let result = self.state.full(params, pcm);
         tracing::debug!(
@@ -270,6 +296,7 @@ impl Transcriber for WhisperTranscriber {
         params.set_audio_ctx(fitted_audio_ctx(padded.len()));
         params.set_max_tokens(1);
         params.set_single_segment(true);
+        self.prepare_state()?;
         self.state.full(params, &padded).map_err(fail)?;
         self.state.pcm_to_mel(&padded, threads).map_err(fail)?;
         let (_, probs) = self.state.lang_detect(0, threads).map_err(fail)?;
