@@ -448,10 +448,10 @@ fn solo_chunks(lengths: &[usize], threads: usize) -> usize {
     solo
 }
 
-/// Word times from the chunk's timeline to the track's.
+/// A segment's words (annotations and loops removed) with times moved from the
+/// chunk's timeline to the track's.
 fn to_track_words(chunk: &Chunk, segment: AsrSegment) -> Vec<Word> {
-    segment
-        .words
+    crate::asr::cleanup::clean_words(segment.words)
         .into_iter()
         .map(|w| {
             let (start, end) = chunk.to_track_span(w.start, w.end);

@@ -1,5 +1,6 @@
 //! Speech to text: a 16 kHz mono chunk → timed words.
 
+pub mod cleanup;
 pub mod scripted;
 #[cfg(feature = "whisper")]
 pub mod whisper;

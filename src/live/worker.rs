@@ -469,8 +469,7 @@ struct WorkerState {
 fn words_at(segments: Vec<AsrSegment>, offset: f64) -> Vec<Word> {
     segments
         .into_iter()
-        .flat_map(|s| s.words)
-        .filter(|w| !is_annotation(&w.text))
+        .flat_map(|s| crate::asr::cleanup::clean_words(s.words))
         .map(|w| {
             let (start, end) = (w.start + offset, w.end + offset);
             placed_word(w, start, end)
@@ -509,11 +508,6 @@ fn is_repetition_loop(text: &str) -> bool {
     }
     let distinct: std::collections::HashSet<&[char]> = chars.windows(3).collect();
     (distinct.len() as f64) < 0.25 * (chars.len() - 2) as f64
-}
-
-fn is_annotation(text: &str) -> bool {
-    let t = text.trim();
-    (t.starts_with('[') && t.ends_with(']')) || (t.starts_with('(') && t.ends_with(')'))
 }
 
 #[cfg(test)]
@@ -596,13 +590,5 @@ mod tests {
             "mijn nummer is 06 […]"
         );
         assert_eq!(mask_digits("al 20 minuten"), "al 20 minuten");
-    }
-
-    #[test]
-    fn annotations_are_not_words() {
-        assert!(is_annotation("[BLANK_AUDIO]"));
-        assert!(is_annotation("(muziek)"));
-        assert!(!is_annotation("(ja"));
-        assert!(!is_annotation("ja."));
     }
 }
