@@ -327,9 +327,10 @@ fn score(args: cli::ScoreArgs) -> anyhow::Result<ExitCode> {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let scores = scorer.score(&refs)?;
         for (text, s) in texts.iter().zip(&scores) {
-            // The text's language is not known (`--language` is the hint's), so the
-            // lexicon tries both languages' idioms.
-            let tags = tagger.tag(&labels, text, s, None, None);
+            // The text's language is guessed from its function words (`--language`
+            // is the hint's); when that is unclear the lexicon tries both languages.
+            let text_language = subtext::score::lexicon::guess_language(text);
+            let tags = tagger.tag(&labels, text, s, None, text_language);
             let hint = catalog.as_ref().map(|catalog| {
                 // Each text is the customer's first turn of a call of its own.
                 let turn = subtext::Turn {

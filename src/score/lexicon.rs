@@ -134,6 +134,42 @@ impl Alt {
     }
 }
 
+/// Dutch or English for a text of unknown origin (`subtext score`), from its
+/// function words; `None` when they do not clearly say which. Lets the lexicon try
+/// one language's idioms, as it does for calls whose language is known.
+pub fn guess_language(text: &str) -> Option<Language> {
+    // Frequent words of one language that are not (common) words of the other.
+    const DUTCH: &[&str] = &[
+        "de", "het", "een", "en", "ik", "je", "jij", "niet", "dat", "van", "op", "te", "met",
+        "voor", "maar", "wel", "nog", "al", "er", "zijn", "mijn", "u", "uw", "we", "ze", "dit",
+        "die", "wat", "hoe", "waarom", "geen", "ook", "naar", "bij", "heb", "ben", "kan", "wil",
+        "moet", "is", "word", "wordt", "weer", "nu", "dan", "als", "ja", "nee", "keer",
+    ];
+    const ENGLISH: &[&str] = &[
+        "the", "a", "an", "and", "i", "you", "not", "that", "of", "on", "to", "with", "for", "but",
+        "my", "your", "we", "they", "this", "what", "how", "why", "no", "also", "have", "am",
+        "can", "want", "must", "it", "was", "are", "be", "me", "been", "do", "don't", "i'm", "is",
+        "get", "just", "yes", "time", "again", "now", "then", "if",
+    ];
+    let (mut dutch, mut english) = (0usize, 0usize);
+    for word in text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+        .filter(|w| !w.is_empty())
+    {
+        let word = word.to_lowercase();
+        dutch += usize::from(DUTCH.contains(&word.as_str()));
+        english += usize::from(ENGLISH.contains(&word.as_str()));
+    }
+    // Clear means at least two such words and twice as many as the other side's.
+    if dutch >= 2 && dutch >= 2 * english {
+        Some(Language::Dutch)
+    } else if english >= 2 && english >= 2 * dutch {
+        Some(Language::English)
+    } else {
+        None
+    }
+}
+
 impl MetaphorLexicon {
     /// The lexicon compiled into subtext.
     pub fn builtin() -> Self {
@@ -377,6 +413,18 @@ terms = ["end", "rope|tether"]
         let dutch = "ik sta op ontploffen";
         assert_eq!(lex.find(dutch, Some(Language::Dutch)).len(), 1);
         assert!(lex.find(dutch, Some(Language::English)).is_empty());
+    }
+
+    #[test]
+    fn a_text_s_language_is_guessed_from_its_function_words() {
+        let nl = "Dit is de derde keer dat ik bel, ik word van het kastje naar de muur gestuurd.";
+        assert_eq!(guess_language(nl), Some(Language::Dutch));
+        let en = "I'm at the end of my rope, this is the third time I call.";
+        assert_eq!(guess_language(en), Some(Language::English));
+        assert_eq!(guess_language("Dank u wel"), Some(Language::Dutch));
+        // Too little to tell: all idioms are tried.
+        assert_eq!(guess_language("Oké, prima."), None);
+        assert_eq!(guess_language("Het ticket, the ticket"), None);
     }
 
     #[test]
