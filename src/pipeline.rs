@@ -2,8 +2,9 @@
 //!
 //! `Pipeline` owns its stages behind traits (`Vad`, `Transcriber`), so tests can
 //! run it with fakes and the binary with whisper.cpp and Silero. Chunks of a call
-//! are spread over `workers` (one single-thread whisper state each), which on a
-//! 2-core machine measured faster than one state with two threads.
+//! are spread over `workers` (single-thread whisper decoders, each chunk on a
+//! fresh state), which on a 2-core machine measured faster than one decoder with
+//! two threads.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,7 +1,7 @@
 //! What whisper writes that nobody said: sound annotations ("[Muziek]",
 //! "(applaus)") and repetition loops, where the decoder repeats a word or a few
 //! words until its token cap ("but I can, but I can, but I can, …"). Seen in batch
-//! output: 10 of 3,523 turns of the soak set ended in such a loop.
+//! output: 12 of 1,042 turns of the soak set and samples held such a loop.
 
 use crate::types::Word;
 
@@ -10,7 +10,7 @@ use crate::types::Word;
 const MIN_REPEATS: usize = 4;
 /// ...and in words, so a single word needs six in a row.
 const MIN_LOOP_WORDS: usize = 6;
-/// Longest repeated pattern looked for, in words (a loop of a 9-word clause was
+/// Longest repeated pattern looked for, in words (a 9-word clause repeated was
 /// seen in the soak set).
 const MAX_PATTERN_WORDS: usize = 12;
 
@@ -25,7 +25,7 @@ pub fn clean_words(words: Vec<Word>) -> Vec<Word> {
 }
 
 /// A whole word in brackets or parentheses: whisper's description of a sound.
-pub fn is_annotation(text: &str) -> bool {
+fn is_annotation(text: &str) -> bool {
     let t = text.trim();
     (t.starts_with('[') && t.ends_with(']')) || (t.starts_with('(') && t.ends_with(')'))
 }
@@ -117,7 +117,7 @@ mod tests {
         assert_eq!(cleaned[4].start, 19.0);
         let cleaned = clean_words(words(&"Mavic ".repeat(30)));
         assert_eq!(text(&cleaned), "Mavic");
-        let clause = "I can make a bitch to make it up, ";
+        let clause = "I can make it up to you if you wait, ";
         let cleaned = clean_words(words(&format!("ja, {}", clause.repeat(5))));
         assert_eq!(text(&cleaned), format!("ja, {}", clause.trim_end()));
     }

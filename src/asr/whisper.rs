@@ -1,5 +1,6 @@
 //! whisper.cpp through whisper-rs: one loaded model (`WhisperModel`, shared), one
-//! decoding state per worker (`WhisperTranscriber`, `&mut`).
+//! decoder per worker (`WhisperTranscriber`, `&mut`), which takes a fresh decoding
+//! state for each chunk (see `DecodeOptions::fresh_state`).
 //!
 //! Decoding is deterministic by default: greedy (or beam) search at temperature 0
 //! with the temperature fallback off, so the same audio gives the same transcript on
