@@ -38,6 +38,23 @@ pub struct Word {
     pub probability: f32,
 }
 
+#[cfg(test)]
+impl Word {
+    /// Test words: one per whitespace-separated piece of `text`, the i-th starting
+    /// at `i * step` seconds and lasting `length`, all at probability 0.9.
+    pub(crate) fn sequence(text: &str, step: f64, length: f64) -> Vec<Word> {
+        text.split_whitespace()
+            .enumerate()
+            .map(|(i, w)| Word {
+                text: w.into(),
+                start: i as f64 * step,
+                end: i as f64 * step + length,
+                probability: 0.9,
+            })
+            .collect()
+    }
+}
+
 /// A stretch of one speaker's speech, as a reader of the call would split it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Turn {

@@ -88,15 +88,7 @@ mod tests {
     use super::*;
 
     fn words(text: &str) -> Vec<Word> {
-        text.split_whitespace()
-            .enumerate()
-            .map(|(i, w)| Word {
-                text: w.to_string(),
-                start: i as f64,
-                end: i as f64 + 0.5,
-                probability: 0.9,
-            })
-            .collect()
+        Word::sequence(text, 1.0, 0.5)
     }
 
     fn text(words: &[Word]) -> String {

@@ -68,15 +68,7 @@ mod tests {
     use super::*;
 
     fn words(text: &str) -> Vec<Word> {
-        text.split_whitespace()
-            .enumerate()
-            .map(|(i, t)| Word {
-                text: t.into(),
-                start: i as f64 * 0.5,
-                end: i as f64 * 0.5 + 0.4,
-                probability: 0.9,
-            })
-            .collect()
+        Word::sequence(text, 0.5, 0.4)
     }
 
     fn texts(w: &[Word]) -> String {

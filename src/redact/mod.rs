@@ -265,16 +265,7 @@ mod tests {
     use crate::types::Speaker;
 
     fn turn(text: &str) -> Turn {
-        let words: Vec<Word> = text
-            .split(' ')
-            .enumerate()
-            .map(|(i, w)| Word {
-                text: w.into(),
-                start: i as f64,
-                end: i as f64 + 0.5,
-                probability: 0.9,
-            })
-            .collect();
+        let words = Word::sequence(text, 1.0, 0.5);
         Turn {
             id: 0,
             speaker: Speaker::Customer,
