@@ -130,10 +130,12 @@ bench-live: build models
 	$(VPY) bench/live_bench.py
 
 ## train: retrain the tag heads (models/scorer/heads.json) from models/scorer/labelled
-## and ../shared/evaldata, then rebuild the scorer and record it in the manifest
+## and ../shared/evaldata, and the metaphor cue tagger (models/scorer/cue_tagger.json)
+## from models/scorer/labelled, then rebuild the scorer and record it in the manifest
 train: venv
 	-$(VPY) models/fetch_models.py
 	$(VPY) models/scorer/train_heads.py
+	$(VPY) models/scorer/train_cues.py
 	# The old scorer still matches the manifest: remove it so it is rebuilt from the new heads.
 	rm -f models/subtext-scorer.onnx
 	$(VPY) models/fetch_models.py --update-manifest

@@ -86,7 +86,9 @@ pub struct LabelScore {
 pub enum CueSource {
     /// The metaphor lexicon matched these words (the model's view sets the confidence).
     Lexicon,
-    /// The model sees the deep metaphor in the turn, but no lexicon entry names the words.
+    /// The model, not the lexicon: its cue tagger marked these words (with `quote` and
+    /// `span`), or its sentence head sees the deep metaphor in the turn as a whole
+    /// (without them).
     Model,
 }
 
@@ -96,7 +98,8 @@ pub struct MetaphorCue {
     /// balance, transformation, journey, container, connection, resource or control.
     pub class: String,
     pub confidence: f32,
-    /// The quoted words, exactly as in the turn text (absent for `model` cues).
+    /// The quoted words, exactly as in the turn text (absent for a `model` cue that is
+    /// about the turn as a whole).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quote: Option<String>,
     /// Character (Unicode scalar) offsets of `quote` in the turn text, end exclusive.

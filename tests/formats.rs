@@ -184,6 +184,7 @@ impl subtext::score::TextScorer for FixedScorer {
                 contact_type: vec![0.3, 0.7],
                 valence: -0.5,
                 intensity: 0.6,
+                cue_spans: Vec::new(),
             })
             .collect())
     }

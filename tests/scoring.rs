@@ -85,12 +85,13 @@ fn domain_examples_get_their_emotion_family_and_metaphor_class() {
         }
         let found = metaphor_classes(row);
         if classes.is_empty() {
-            // No figurative cue in the words: no lexicon span may be claimed.
+            // No figurative cue in the words: no span (the lexicon's or the cue
+            // tagger's) may be claimed.
             let spans = row["tags"]["metaphors"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .filter(|m| m["source"] == "lexicon")
+                .filter(|m| m.get("span").is_some())
                 .count();
             if spans > 0 {
                 misses.push(format!(
@@ -159,6 +160,50 @@ fn cue_quotes_are_the_customers_words_with_char_offsets() {
         "{}",
         rows[1]
     );
+}
+
+#[test]
+fn the_cue_tagger_quotes_images_the_lexicon_does_not_list() {
+    // Neither image is in metaphor_lexicon.toml; both sentences are new (not in the
+    // labelled set). Plain requests get no span at all.
+    let rows = score(&[
+        "Ik zit er helemaal mee in mijn maag.",
+        "You are hiding behind the small print again.",
+        "Ik wil graag mijn adres wijzigen.",
+        "Can you tell me when the engineer will come?",
+    ]);
+    for row in &rows[..2] {
+        let text: Vec<char> = row["text"].as_str().unwrap().chars().collect();
+        let tagged: Vec<&Value> = row["tags"]["metaphors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["source"] == "model" && m.get("span").is_some())
+            .collect();
+        assert_eq!(tagged.len(), 1, "{row}");
+        let (s, e) = (
+            tagged[0]["span"][0].as_u64().unwrap() as usize,
+            tagged[0]["span"][1].as_u64().unwrap() as usize,
+        );
+        let quote = tagged[0]["quote"].as_str().unwrap();
+        assert_eq!(text[s..e].iter().collect::<String>(), quote);
+        assert!(
+            quote.contains("maag") || quote.contains("behind the small"),
+            "{row}"
+        );
+        let confidence = tagged[0]["confidence"].as_f64().unwrap();
+        assert!((0.9..=1.0).contains(&confidence), "{row}");
+    }
+    for row in &rows[2..] {
+        assert!(
+            row["tags"]["metaphors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m.get("span").is_none()),
+            "{row}"
+        );
+    }
 }
 
 #[test]

@@ -2,14 +2,16 @@
 """Merge the trained heads (heads.json) into the int8 e5 encoder: one ONNX model.
 
     python3 models/scorer/build_scorer.py --encoder e5-small-int8.onnx \
-        --heads models/scorer/heads.json --out subtext-scorer.onnx
+        --heads models/scorer/heads.json --cues models/scorer/cue_tagger.json --out subtext-scorer.onnx
 
 The result takes `input_ids` and `attention_mask` ([batch, seq], int64, "query: "
 prefixed XLM-R tokens, <pad> = 1) and returns, per row: `embedding` [384],
 `emotion` [14] (sigmoid), `metaphor` [8], `need` [9], `contact_type` [5] (softmax),
-`valence` [1] (tanh) and `intensity` [1] (sigmoid). The label lists, their Dutch
-display names and the calibrated emotion thresholds travel in the model's metadata
-under `subtext.scorer`, so the Rust side never hard-codes an order.
+`valence` [1] (tanh) and `intensity` [1] (sigmoid); and per token `cue_tokens`
+[seq, 8] (softmax over none + the seven deep metaphors), the metaphor cue tagger of
+cue_tagger.json (train_cues.py). The label lists, their Dutch display names, the
+calibrated emotion thresholds and the cue tagger's thresholds travel in the model's
+metadata under `subtext.scorer`, so the Rust side never hard-codes an order.
 
 Deterministic: the same encoder and heads.json give the same bytes.
 """
@@ -31,15 +33,16 @@ sys.path.insert(0, str(HERE))
 from taxonomy import DISPLAY_NL  # noqa: E402
 
 
-def build(encoder_path: Path, heads: dict, out: Path) -> None:
+def build(encoder_path: Path, heads: dict, cues: dict, out: Path) -> None:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     model = onnx.load(str(encoder_path))
     enc_sha = hashlib.sha256(encoder_path.read_bytes()).hexdigest()
-    if heads["encoder_sha256"] != enc_sha:
-        raise SystemExit(f"build_scorer: heads.json was trained on encoder {heads['encoder_sha256'][:12]}, "
-                         f"but {encoder_path} is {enc_sha[:12]}; retrain with train_heads.py")
+    for name, trained, script in [("heads.json", heads, "train_heads.py"), ("cue_tagger.json", cues, "train_cues.py")]:
+        if trained["encoder_sha256"] != enc_sha:
+            raise SystemExit(f"build_scorer: {name} was trained on encoder {trained['encoder_sha256'][:12]}, "
+                             f"but {encoder_path} is {enc_sha[:12]}; retrain with {script}")
     g = model.graph
 
     def const(name, array):
@@ -63,6 +66,7 @@ def build(encoder_path: Path, heads: dict, out: Path) -> None:
         act = {"sigmoid": ("Sigmoid", {}), "tanh": ("Tanh", {}), "softmax": ("Softmax", {"axis": -1})}[head["activation"]]
         node(act[0], [z], head["name"], **act[1])
         outputs.append(helper.make_tensor_value_info(head["name"], TensorProto.FLOAT, ["batch", k]))
+    outputs.append(add_cue_tagger(g, cues, const, node))
     del g.output[:]
     g.output.extend(outputs)
 
@@ -75,6 +79,8 @@ def build(encoder_path: Path, heads: dict, out: Path) -> None:
         "emotion_thresholds": heads["emotion_thresholds"],
         "display_nl": DISPLAY_NL,
         "heads_sha256": hashlib.sha256(json.dumps(heads, sort_keys=True).encode()).hexdigest(),
+        "cue_tagger": {"labels": cues["labels"], "threshold": cues["threshold"], "extend": cues["extend"],
+                       "sha256": hashlib.sha256(json.dumps(cues, sort_keys=True).encode()).hexdigest()},
     }
     del model.metadata_props[:]
     model.metadata_props.append(onnx.StringStringEntryProto(key="subtext.scorer",
@@ -91,14 +97,43 @@ def build(encoder_path: Path, heads: dict, out: Path) -> None:
             os.unlink(tmp)
 
 
+def add_cue_tagger(g, cues: dict, const, node):
+    """Per-token cue classes from the last layer's states (the input of mean pooling):
+    each token with its two neighbours (zeros beyond the ends, as in train_cues.py)."""
+    from onnx import TensorProto, helper
+    states = next(n.input[0] for n in g.node if n.op_type == "Mul" and n.output[0].startswith("masked_h"))
+    assert cues["context"] == 1, "build_scorer: only a one-token context is implemented"
+
+    def i64(name, values):
+        g.initializer.append(helper.make_tensor(name, TensorProto.INT64, [len(values)], values))
+        return name
+
+    padded = node("Pad", [states, i64("cues.pads", [0, 1, 0, 0, 1, 0])], "cues_padded")
+    before = node("Slice", [padded, i64("cues.zero", [0]), i64("cues.minus2", [-2]), i64("cues.axis1", [1])],
+                  "cues_before")
+    after = node("Slice", [padded, i64("cues.two", [2]), i64("cues.end", [2**62]), "cues.axis1"], "cues_after")
+    x = node("Concat", [states, before, after], "cues_context", axis=-1)
+    hid = cues["hidden"]
+    w1 = const("cues.W1", np.array(hid["w"], np.float32).reshape(hid["in"], hid["out"]))
+    h = node("Relu", [node("Add", [node("MatMul", [x, w1], "cues_h_mm"), const("cues.b1", hid["b"])],
+                           "cues_h_add")], "cues_h")
+    k = len(cues["labels"])
+    w2 = const("cues.W2", np.array(cues["out"]["w"], np.float32).reshape(hid["out"], k))
+    z = node("Add", [node("MatMul", [h, w2], "cues_mm"), const("cues.b2", cues["out"]["b"])], "cues_logits")
+    node("Softmax", [z], "cue_tokens", axis=-1)
+    return helper.make_tensor_value_info("cue_tokens", TensorProto.FLOAT, ["batch", "seq", k])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--encoder", type=Path, required=True)
     ap.add_argument("--heads", type=Path, default=HERE / "heads.json")
+    ap.add_argument("--cues", type=Path, default=HERE / "cue_tagger.json")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
     heads = json.loads(args.heads.read_text(encoding="utf-8"))
-    build(args.encoder, heads, args.out)
+    cues = json.loads(args.cues.read_text(encoding="utf-8"))
+    build(args.encoder, heads, cues, args.out)
     return 0
 
 

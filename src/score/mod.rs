@@ -3,7 +3,8 @@
 //! Three parts, each replaceable:
 //! - a [`TextScorer`] turns texts into raw probabilities (the real one is one ONNX
 //!   model, `onnx::OnnxScorer`: multilingual-e5-small plus trained heads);
-//! - the [`lexicon::MetaphorLexicon`] finds the customer's figurative words;
+//! - the [`lexicon::MetaphorLexicon`] finds the customer's figurative words that it
+//!   lists, and the scorer's cue tagger ([`cues`]) marks the ones it does not;
 //! - [`acoustic`] measures the voice (loudness, pitch, rate, pauses, overlap).
 //!
 //! [`Tagger`] combines them into [`TurnTags`]: pure code, unit-tested with fakes.
@@ -11,6 +12,7 @@
 //! calibrated threshold.
 
 pub mod acoustic;
+pub mod cues;
 pub mod lexicon;
 #[cfg(feature = "onnx")]
 pub mod onnx;
@@ -20,6 +22,7 @@ use std::collections::BTreeMap;
 use crate::asr::Language;
 use crate::error::Result;
 use crate::types::{AcousticCues, CueSource, LabelScore, LabelTable, MetaphorCue, Turn, TurnTags};
+use cues::CueSpan;
 use lexicon::MetaphorLexicon;
 
 /// The tag ids a hint catalog may name. The model's metadata is the source of the
@@ -98,6 +101,8 @@ pub struct TextScores {
     pub contact_type: Vec<f32>,
     pub valence: f32,
     pub intensity: f32,
+    /// Metaphor cue spans the model's cue tagger found (none from a scorer without one).
+    pub cue_spans: Vec<CueSpan>,
 }
 
 /// Texts in, raw scores out. `&mut self` because ONNX Runtime sessions run mutably.
@@ -215,7 +220,7 @@ impl Tagger {
             emotions.retain(|e| e.id != "neutral");
         }
 
-        let metaphors = self.metaphors(labels, text, &scores.metaphor, language);
+        let metaphors = self.metaphors(labels, text, scores, language);
         let pick = |probs: &[f32], ids: &[String], skip: &str| {
             argmax(probs)
                 .filter(|&(i, p)| ids[i] != skip && p >= self.config.min_class_confidence)
@@ -241,14 +246,17 @@ impl Tagger {
     }
 
     /// Lexicon spans, with a confidence that rises when the model sees the same deep
-    /// metaphor; plus the model's own class when it is sure and no span names it.
+    /// metaphor; then the cue tagger's spans where no lexicon span lies (the lexicon's
+    /// hits are the more precise: 0.90 against 0.80 on the in-domain test split); plus
+    /// the model's own class when it is sure and no cue names it.
     fn metaphors(
         &self,
         labels: &Labels,
         text: &str,
-        probs: &[f32],
+        scores: &TextScores,
         language: Option<Language>,
     ) -> Vec<MetaphorCue> {
+        let probs = &scores.metaphor[..];
         let p_class = |class: &str| {
             labels
                 .metaphor
@@ -268,6 +276,31 @@ impl Tagger {
                 source: CueSource::Lexicon,
             })
             .collect();
+        let overlaps_a_cue = |cues: &[MetaphorCue], s: &CueSpan| {
+            cues.iter()
+                .filter_map(|c| c.span)
+                .any(|(start, end)| s.start < end && start < s.end)
+        };
+        for span in &scores.cue_spans {
+            let Some(class) = labels.metaphor.get(span.class) else {
+                continue;
+            };
+            if overlaps_a_cue(&cues, span) {
+                continue;
+            }
+            cues.push(MetaphorCue {
+                class: class.clone(),
+                confidence: round3(span.confidence),
+                quote: Some(
+                    text.chars()
+                        .skip(span.start)
+                        .take(span.end - span.start)
+                        .collect(),
+                ),
+                span: Some((span.start, span.end)),
+                source: CueSource::Model,
+            });
+        }
         if let Some((i, p)) = argmax(probs) {
             let class = &labels.metaphor[i];
             if class != "none"
@@ -360,6 +393,7 @@ mod tests {
             contact_type: vec![0.2, 0.8],
             valence: -0.7,
             intensity: 0.6,
+            cue_spans: Vec::new(),
         }
     }
 
@@ -475,6 +509,43 @@ mod tests {
         assert_eq!(dutch.metaphors.len(), 1);
         let english = t.tag(&labels(), text, &probs, None, Some(Language::English));
         assert!(english.metaphors.is_empty());
+    }
+
+    #[test]
+    fn tagger_spans_add_images_the_lexicon_does_not_list() {
+        let t = tagger();
+        let text = "Ik word van het kastje naar de muur gestuurd, ik zit echt vast";
+        let mut probs = scores([0.6, 0.6, 0.0], [0.1, 0.85, 0.05]);
+        probs.cue_spans = vec![
+            // Inside the lexicon's span: the lexicon's quote stands.
+            CueSpan {
+                start: 23,
+                end: 35,
+                class: 1,
+                confidence: 0.97,
+            },
+            CueSpan {
+                start: 46,
+                end: 62,
+                class: 2,
+                confidence: 0.93,
+            },
+        ];
+        let tags = t.tag(&labels(), text, &probs, None, Some(Language::Dutch));
+        let found: Vec<_> = tags
+            .metaphors
+            .iter()
+            .map(|m| (m.quote.as_deref(), m.class.as_str(), m.source))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Some("kastje naar de muur"), "journey", CueSource::Lexicon),
+                (Some("ik zit echt vast"), "container", CueSource::Model),
+            ]
+        );
+        assert_eq!(tags.metaphors[1].span, Some((46, 62)));
+        assert_eq!(tags.metaphors[1].confidence, 0.93);
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //!
 //! The label lists and calibrated thresholds come from the model's own metadata
 //! (`subtext.scorer`), so a retrained model cannot be read with the wrong labels.
+//! A model with a cue tagger (output `cue_tokens`, metadata `cue_tagger`) also yields
+//! metaphor cue spans; one without it (an older or a user's model) yields none.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use ort::value::TensorRef;
 use serde::Deserialize;
 use tokenizers::Tokenizer;
 
+use super::cues::{self, CueThresholds};
 use super::{Labels, TextScorer, TextScores};
 use crate::error::{Error, Result};
 
@@ -30,6 +33,15 @@ struct Meta {
     labels: MetaLabels,
     emotion_thresholds: Vec<f32>,
     display_nl: BTreeMap<String, String>,
+    #[serde(default)]
+    cue_tagger: Option<MetaCues>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MetaCues {
+    labels: Vec<String>,
+    threshold: f32,
+    extend: f32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,9 +58,13 @@ pub struct OnnxScorer {
     labels: Labels,
     prefix: String,
     max_tokens: usize,
+    /// Set when the model has a cue tagger.
+    cue_thresholds: Option<CueThresholds>,
     path: PathBuf,
     sha256: String,
 }
+
+const CUE_OUTPUT: &str = "cue_tokens";
 
 const OUTPUTS: [&str; 6] = [
     "emotion",
@@ -115,6 +131,21 @@ impl OnnxScorer {
                 "unsupported `subtext.scorer` metadata".into(),
             ));
         }
+        let cue_thresholds = match &meta.cue_tagger {
+            Some(c) if outputs.contains(&CUE_OUTPUT) => {
+                if c.labels != meta.labels.metaphor {
+                    return Err(load_err(
+                        model,
+                        "the cue tagger's labels differ from the metaphor labels".into(),
+                    ));
+                }
+                Some(CueThresholds {
+                    start: c.threshold,
+                    extend: c.extend,
+                })
+            }
+            _ => None,
+        };
         let tokenizer_model =
             crate::models::join(tokenizer_load).map_err(|e| load_err(tokenizer, e))?;
         let sha256 = crate::models::join(model_hash)?;
@@ -131,6 +162,7 @@ impl OnnxScorer {
             },
             prefix: meta.query_prefix,
             max_tokens: meta.max_tokens,
+            cue_thresholds,
             sha256,
             path: model.to_path_buf(),
         })
@@ -166,9 +198,10 @@ impl TextScorer for OnnxScorer {
 impl OnnxScorer {
     fn score_one(&mut self, text: &str) -> Result<TextScores> {
         let err = |e: String| Error::Scoring(e);
+        // Character offsets, so that cue spans index the text as the lexicon's do.
         let encoding = self
             .tokenizer
-            .encode(format!("{}{text}", self.prefix), true)
+            .encode_char_offsets(format!("{}{text}", self.prefix), true)
             .map_err(|e| err(e.to_string()))?;
         let all = encoding.get_ids();
         let mut ids: Vec<i64> = all
@@ -205,6 +238,28 @@ impl OnnxScorer {
             Ok(data.to_vec())
         };
         let labels = &self.labels;
+        let cue_spans = match self.cue_thresholds {
+            Some(thresholds) => {
+                let (_, probs) = outputs[CUE_OUTPUT]
+                    .try_extract_tensor::<f32>()
+                    .map_err(|e| err(e.to_string()))?;
+                let offsets = text_offsets(
+                    encoding.get_offsets(),
+                    self.prefix.chars().count(),
+                    width,
+                    all.len() > width,
+                );
+                let classes = labels.metaphor.len();
+                if probs.len() != width * classes {
+                    return Err(err(format!(
+                        "output {CUE_OUTPUT} has {} values for {width} tokens and {classes} classes",
+                        probs.len()
+                    )));
+                }
+                cues::decode(text, &offsets, probs, classes, thresholds)
+            }
+            None => Vec::new(),
+        };
         Ok(TextScores {
             emotion: head(OUTPUTS[0], labels.emotion.len())?,
             metaphor: head(OUTPUTS[1], labels.metaphor.len())?,
@@ -212,6 +267,48 @@ impl OnnxScorer {
             contact_type: head(OUTPUTS[3], labels.contact_type.len())?,
             valence: head(OUTPUTS[4], 1)?[0],
             intensity: head(OUTPUTS[5], 1)?[0],
+            cue_spans,
         })
+    }
+}
+
+/// Each of the first `width` tokens' character range in the text (the encoded input
+/// minus the query prefix), or `None` for a token that is not the text's: special
+/// tokens (empty range), the prefix, and the closing token that replaced the last one
+/// of a `truncated` turn.
+fn text_offsets(
+    offsets: &[(usize, usize)],
+    prefix_chars: usize,
+    width: usize,
+    truncated: bool,
+) -> Vec<Option<(usize, usize)>> {
+    offsets
+        .iter()
+        .take(width)
+        .enumerate()
+        .map(|(t, &(start, end))| {
+            let own = start < end && end > prefix_chars && !(truncated && t + 1 == width);
+            own.then(|| (start.saturating_sub(prefix_chars), end - prefix_chars))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_offsets;
+
+    #[test]
+    fn offsets_drop_the_prefix_and_special_tokens() {
+        // <s> "query" ":" "▁Hallo" "▁daar" </s>, prefix "query: " (7 characters).
+        let enc = [(0, 0), (0, 5), (5, 6), (7, 12), (13, 17), (0, 0)];
+        assert_eq!(
+            text_offsets(&enc, 7, 6, false),
+            [None, None, None, Some((0, 5)), Some((6, 10)), None]
+        );
+        // Truncated to 5: the last kept position holds </s>, not "▁daar".
+        assert_eq!(
+            text_offsets(&enc, 7, 5, true),
+            [None, None, None, Some((0, 5)), None]
+        );
     }
 }

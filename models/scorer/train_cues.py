@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Train the metaphor cue tagger: which words of a turn are a figurative cue, and of
+which deep metaphor, from the encoder's last-layer token states.
+
+    .venv/bin/python models/scorer/train_cues.py [--out models/scorer/cue_tagger.json]
+
+The idiom lexicon (metaphor_lexicon.toml) only finds the expressions it lists; on the
+in-domain test split it found half of the labelled cues. This tagger reads every token
+in context, so it also marks images no list holds ("het zuigt alle energie uit me",
+"hiding behind the small print"). Its spans are added to the lexicon's where they do
+not overlap them (src/score/mod.rs).
+
+Input: models/scorer/labelled/*.jsonl (train split; dev picks the threshold). Each
+labelled cue quote marks the tokens it overlaps with its class.
+Model: per token, the standardised state of the token and of its two neighbours
+(3 x 384) -> 64 ReLU -> 8-way softmax (none + the seven deep metaphors). Four members
+from different seeds, averaged by mean logit and written as one 3 x 384 -> 256 layer
+(the standardisation folded into it). Plain numpy, fixed seeds: a rerun on the same
+data and encoder gives the same weights.
+Decoding (the same in Rust): a token whose cue probability (1 - p(none)) reaches
+`threshold` starts a span; neighbours at or above `extend` join it; the span grows to
+whole words, without punctuation at its ends. The threshold is the lowest on a grid whose dev spans reach
+`--dev-precision` (a span is right when it overlaps a labelled cue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from taxonomy import METAPHORS  # noqa: E402
+from train_heads import DISABLED_OPTIMIZERS, MODELS, load_labelled  # noqa: E402
+
+SEED = 20261201
+MEMBERS = 4
+HIDDEN = 64
+EPOCHS = 8
+# Cue tokens are 8% of tokens; weighting them 5x trades precision for recall, and the
+# dev-calibrated threshold takes precision back.
+CUE_WEIGHT = 5.0
+# Neighbours join a span from this probability: on dev, 0.7 gave the same precision and
+# recall as 0.5 with quotes a word shorter (4.9 words on average; labelled cues 3.9).
+EXTEND = 0.7
+PREFIX = "query: "
+
+
+class TokenEncoder:
+    """The shipped int8 encoder with its last-layer token states as an extra output,
+    run one text at a time with the Rust scorer's onnxruntime settings."""
+
+    def __init__(self, models: Path) -> None:
+        import hashlib
+        import onnx
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+        path = models / "e5-small-int8.onnx"
+        if not path.is_file():
+            sys.exit(f"train_cues: {path} is missing; run `make models` first")
+        self.sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        model = onnx.load(str(path))
+        self.hidden_name = token_states_name(model)
+        model.graph.output.append(onnx.helper.make_tensor_value_info(self.hidden_name, onnx.TensorProto.FLOAT, None))
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        so.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"],
+                                            disabled_optimizers=DISABLED_OPTIMIZERS)
+        self.tok = Tokenizer.from_file(str(models / "e5" / "tokenizer.json"))
+        self.tok.enable_truncation(max_length=256)
+
+    def states(self, text: str):
+        """(token states [T, 384], char offsets in `text` per token, usable mask)."""
+        enc = self.tok.encode(PREFIX + text)
+        ids = np.array([enc.ids], np.int64)
+        h = self.session.run([self.hidden_name], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
+        offsets = [(s - len(PREFIX), e - len(PREFIX)) for s, e in enc.offsets]
+        # Special tokens have empty offsets; the prefix's tokens end before the text.
+        usable = np.array([e > 0 and s < e for s, e in offsets])
+        return h.astype(np.float32), offsets, usable
+
+
+def token_states_name(model) -> str:
+    """The last layer's output: what mean pooling (`masked_h`, see convert_e5.py) reads."""
+    for node in model.graph.node:
+        if node.op_type == "Mul" and node.output[0].startswith("masked_h"):
+            return node.input[0]
+    raise SystemExit("train_cues: no mean-pooling node (masked_h) in the encoder")
+
+
+def with_neighbours(h: np.ndarray) -> np.ndarray:
+    """[T, H] -> [T, 3H]: each token, the one before and the one after (zeros at the ends)."""
+    zero = np.zeros((1, h.shape[1]), h.dtype)
+    return np.hstack([h, np.vstack([zero, h[:-1]]), np.vstack([h[1:], zero])])
+
+
+def token_classes(text: str, offsets, usable, cues) -> np.ndarray:
+    """Per token: the class index of the labelled cue it overlaps, 0 for none."""
+    spans = []
+    for cue in cues:
+        start = text.find(cue["cue"])
+        if start >= 0:
+            spans.append((start, start + len(cue["cue"]), METAPHORS.index(cue["class"])))
+    y = np.zeros(len(offsets), np.int64)
+    for t, (s, e) in enumerate(offsets):
+        if usable[t]:
+            y[t] = next((c for gs, ge, c in spans if s < ge and gs < e), 0)
+    return y
+
+
+class Member:
+    def __init__(self, dim: int, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        k = len(METAPHORS)
+        self.p = {"W1": self.rng.normal(0, np.sqrt(2 / dim), (dim, HIDDEN)).astype(np.float32),
+                  "b1": np.zeros(HIDDEN, np.float32),
+                  "W2": self.rng.normal(0, np.sqrt(1 / HIDDEN), (HIDDEN, k)).astype(np.float32),
+                  "b2": np.zeros(k, np.float32)}
+
+    def train(self, x, y, lr=1e-3, l2=1e-4, batch=256, dropout=0.3, input_dropout=0.2):
+        m = {k: np.zeros_like(v) for k, v in self.p.items()}
+        v = {k: np.zeros_like(v) for k, v in self.p.items()}
+        w = np.where(y > 0, CUE_WEIGHT, 1.0).astype(np.float32)
+        step = 0
+        for _ in range(EPOCHS):
+            order = self.rng.permutation(len(y))
+            for s in range(0, len(order), batch):
+                idx = order[s:s + batch]
+                xb = x[idx] * (self.rng.random((len(idx), x.shape[1])) > input_dropout) / (1 - input_dropout)
+                a = xb @ self.p["W1"] + self.p["b1"]
+                keep = (self.rng.random(a.shape) > dropout) / (1 - dropout)
+                hd = np.maximum(a, 0) * keep
+                prob = softmax(hd @ self.p["W2"] + self.p["b2"])
+                g = prob
+                g[np.arange(len(idx)), y[idx]] -= 1
+                g *= (w[idx] / len(idx))[:, None]
+                gh = g @ self.p["W2"].T * keep * (a > 0)
+                grads = {"W2": hd.T @ g + l2 * self.p["W2"], "b2": g.sum(0),
+                         "W1": xb.T @ gh + l2 * self.p["W1"], "b1": gh.sum(0)}
+                step += 1
+                for k, gk in grads.items():
+                    m[k] = 0.9 * m[k] + 0.1 * gk
+                    v[k] = 0.999 * v[k] + 0.001 * gk * gk
+                    self.p[k] -= lr * (m[k] / (1 - 0.9 ** step)) / (np.sqrt(v[k] / (1 - 0.999 ** step)) + 1e-8)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(-1, keepdims=True)
+
+
+def decode(text: str, offsets, usable, probs: np.ndarray, threshold: float, extend: float = EXTEND) -> list:
+    """Cue spans (start, end, class index, confidence) in character offsets of `text`.
+    src/score/cues.rs is the Rust twin of this function."""
+    cue = 1.0 - probs[:, 0]
+    spans, t, n = [], 0, len(cue)
+    while t < n:
+        if not (usable[t] and cue[t] >= threshold):
+            t += 1
+            continue
+        a = b = t
+        while a > 0 and usable[a - 1] and cue[a - 1] >= extend:
+            a -= 1
+        while b + 1 < n and usable[b + 1] and cue[b + 1] >= extend:
+            b += 1
+        s, e = max(offsets[a][0], 0), offsets[b][1]
+        while s > 0 and text[s - 1].isalnum():
+            s -= 1
+        while e < len(text) and text[e].isalnum():
+            e += 1
+        while s < e and not text[s].isalnum():  # no stray punctuation or space in the quote
+            s += 1
+        while e > s and not text[e - 1].isalnum():
+            e -= 1
+        cls = 1 + int(probs[a:b + 1, 1:].sum(0).argmax())
+        if s < e:
+            spans.append((s, e, cls, float(cue[a:b + 1].max())))
+        t = b + 1
+    return spans
+
+
+def span_scores(rows, predicted) -> tuple:
+    """(precision, recall, class accuracy of hits): a span is right when it overlaps a
+    labelled cue, each labelled cue matched once (as bench/score_eval.py counts)."""
+    tp = fp = fn = same_class = 0
+    for row, spans in zip(rows, predicted):
+        gold = [(row["text"].find(c["cue"]), len(c["cue"]), c["class"]) for c in row["metaphors"]]
+        gold = [(s, s + n, c) for s, n, c in gold if s >= 0]
+        matched = set()
+        for s, e, cls, _ in spans:
+            hit = next((i for i, (gs, ge, _) in enumerate(gold) if s < ge and gs < e and i not in matched), None)
+            if hit is None:
+                fp += 1
+            else:
+                matched.add(hit)
+                tp += 1
+                same_class += METAPHORS[cls] == gold[hit][2]
+        fn += len(gold) - len(matched)
+    return tp / max(tp + fp, 1), tp / max(tp + fn, 1), same_class / max(tp, 1)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=HERE / "cue_tagger.json")
+    ap.add_argument("--dev-precision", type=float, default=0.8,
+                    help="the threshold is the lowest whose dev spans reach this precision")
+    args = ap.parse_args(argv)
+
+    enc = TokenEncoder(MODELS)
+    rows = load_labelled(HERE / "labelled")
+    train = [r for r in rows if r["split"] == "train"]
+    dev = [r for r in rows if r["split"] == "dev"]
+    xs, ys = [], []
+    for r in train:
+        h, offsets, usable = enc.states(r["text"])
+        xs.append(with_neighbours(h)[usable])
+        ys.append(token_classes(r["text"], offsets, usable, r["metaphors"])[usable])
+    raw, y = np.concatenate(xs), np.concatenate(ys)
+    mu, sd = raw.mean(0), raw.std(0) + 1e-6
+    x = ((raw - mu) / sd).astype(np.float32)
+    print(f"train: {len(train)} turns, {len(y)} tokens, {np.mean(y > 0):.3f} in a cue", file=sys.stderr)
+
+    members = []
+    for i in range(MEMBERS):
+        member = Member(x.shape[1], SEED + i)
+        member.train(x, y)
+        members.append(member)
+        print(f"  trained member {i + 1}/{MEMBERS}", file=sys.stderr, flush=True)
+    # Mean logit of the members = one wider layer, second-layer weights divided by their count.
+    W1 = np.hstack([m.p["W1"] for m in members])
+    b1 = np.concatenate([m.p["b1"] for m in members])
+    W2 = np.vstack([m.p["W2"] for m in members]) / MEMBERS
+    b2 = np.mean([m.p["b2"] for m in members], axis=0)
+    W1f, b1f = W1 / sd[:, None], b1 - (mu / sd) @ W1  # standardisation folded in
+
+    dev_states = [enc.states(r["text"]) for r in dev]
+    dev_probs = [softmax(np.maximum(with_neighbours(h) @ W1f + b1f, 0) @ W2 + b2) for h, _, _ in dev_states]
+    grid = [round(t, 2) for t in np.arange(0.5, 0.991, 0.01)]
+    table = {}
+    for t in grid:
+        spans = [decode(r["text"], o, u, p, t) for r, (_, o, u), p in zip(dev, dev_states, dev_probs)]
+        table[t] = span_scores(dev, spans)
+    threshold = next((t for t in grid if table[t][0] >= args.dev_precision), grid[-1])
+    for t in grid[::5] + [threshold]:
+        p, r, c = table[t]
+        print(f"  dev threshold {t:.2f}: precision {p:.3f} recall {r:.3f} class {c:.3f}", file=sys.stderr)
+    p, r, c = table[threshold]
+    print(f"threshold {threshold:.2f}: dev precision {p:.3f}, recall {r:.3f} (tagger alone)", file=sys.stderr)
+
+    def arr(a):
+        return [float(f"{v:.6g}") for v in np.asarray(a, np.float32).reshape(-1)]
+
+    result = {
+        "schema": 1,
+        "encoder_sha256": enc.sha,
+        "labels": METAPHORS,
+        "context": 1,
+        "hidden": {"in": int(W1.shape[0]), "out": int(W1.shape[1]), "w": arr(W1f), "b": arr(b1f)},
+        "out": {"w": arr(W2), "b": arr(b2)},
+        "threshold": threshold,
+        "extend": EXTEND,
+        "training": {"in_domain_train": len(train), "tokens": int(len(y)), "members": MEMBERS,
+                     "hidden_per_member": HIDDEN, "epochs": EPOCHS, "cue_weight": CUE_WEIGHT, "seed": SEED,
+                     "dev_precision": round(p, 4), "dev_recall": round(r, 4), "dev_class_accuracy": round(c, 4)},
+    }
+    tmp = args.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, separators=(",", ":")) + "\n", encoding="utf-8")
+    os.replace(tmp, args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
