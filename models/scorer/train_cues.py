@@ -26,8 +26,6 @@ whole words, without punctuation at its ends. The threshold is the lowest on a g
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -36,7 +34,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from taxonomy import METAPHORS  # noqa: E402
-from train_heads import DISABLED_OPTIMIZERS, MODELS, load_labelled  # noqa: E402
+from train_heads import DISABLED_OPTIMIZERS, MODELS, arr, load_labelled, write_result  # noqa: E402
 
 SEED = 20261201
 MEMBERS = 4
@@ -254,9 +252,6 @@ def main(argv=None) -> int:
     p, r, c = table[threshold]
     print(f"threshold {threshold:.2f}: dev precision {p:.3f}, recall {r:.3f} (tagger alone)", file=sys.stderr)
 
-    def arr(a):
-        return [float(f"{v:.6g}") for v in np.asarray(a, np.float32).reshape(-1)]
-
     result = {
         "schema": 1,
         "encoder_sha256": enc.sha,
@@ -270,10 +265,7 @@ def main(argv=None) -> int:
                      "hidden_per_member": HIDDEN, "epochs": EPOCHS, "cue_weight": CUE_WEIGHT, "seed": SEED,
                      "dev_precision": round(p, 4), "dev_recall": round(r, 4), "dev_class_accuracy": round(c, 4)},
     }
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, separators=(",", ":")) + "\n", encoding="utf-8")
-    os.replace(tmp, args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)", file=sys.stderr)
+    write_result(args.out, result)
     return 0
 
 

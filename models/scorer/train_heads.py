@@ -322,6 +322,19 @@ def macro_f1(pred, y):
     return float(np.mean(scores)) if scores else 0.0
 
 
+def arr(a) -> list:
+    """Weights as a flat list of floats with 6 significant digits (what the JSON holds)."""
+    return [float(f"{v:.6g}") for v in np.asarray(a, np.float32).reshape(-1)]
+
+
+def write_result(path: Path, result: dict) -> None:
+    """Compact JSON, written atomically."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, separators=(",", ":")) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", type=Path, default=MODELS.parent.parent / "shared")
@@ -392,9 +405,6 @@ def main(argv=None) -> int:
     print(f"dev emotion macro-F1 {dev_f1:.3f}; accuracy {json.dumps({k: round(v, 3) for k, v in acc.items()})}",
           file=sys.stderr)
 
-    def arr(a):
-        return [float(f"{v:.6g}") for v in np.asarray(a, np.float32).reshape(-1)]
-
     result = {
         "schema": 1,
         "encoder_sha256": enc.sha,
@@ -412,10 +422,7 @@ def main(argv=None) -> int:
                      "dev_emotion_macro_f1": round(dev_f1, 4),
                      "dev_accuracy": {k: round(v, 4) for k, v in acc.items()}},
     }
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, separators=(",", ":")) + "\n", encoding="utf-8")
-    os.replace(tmp, args.out)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)", file=sys.stderr)
+    write_result(args.out, result)
     return 0
 
 
