@@ -97,11 +97,20 @@ def build(encoder_path: Path, heads: dict, cues: dict, out: Path) -> None:
             os.unlink(tmp)
 
 
+def token_states_name(graph) -> str:
+    """The encoder's last-layer token states: what mean pooling (`masked_h`, see
+    convert_e5.py) reads."""
+    for node in graph.node:
+        if node.op_type == "Mul" and node.output[0].startswith("masked_h"):
+            return node.input[0]
+    raise SystemExit("no mean-pooling node (masked_h) in the encoder")
+
+
 def add_cue_tagger(g, cues: dict, const, node):
     """Per-token cue classes from the last layer's states (the input of mean pooling):
     each token with its two neighbours (zeros beyond the ends, as in train_cues.py)."""
     from onnx import TensorProto, helper
-    states = next(n.input[0] for n in g.node if n.op_type == "Mul" and n.output[0].startswith("masked_h"))
+    states = token_states_name(g)
     assert cues["context"] == 1, "build_scorer: only a one-token context is implemented"
 
     def i64(name, values):

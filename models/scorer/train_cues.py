@@ -34,8 +34,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from build_scorer import token_states_name  # noqa: E402
 from taxonomy import METAPHORS  # noqa: E402
-from train_heads import DISABLED_OPTIMIZERS, MODELS, arr, load_labelled, write_result  # noqa: E402
+from train_heads import DISABLED_OPTIMIZERS, MODELS, arr, train_and_dev, write_result  # noqa: E402
 
 SEED = 20261201
 MEMBERS = 4
@@ -65,7 +66,7 @@ class TokenEncoder:
             sys.exit(f"train_cues: {path} is missing; run `make models` first")
         self.sha = hashlib.sha256(path.read_bytes()).hexdigest()
         model = onnx.load(str(path))
-        self.hidden_name = token_states_name(model)
+        self.hidden_name = token_states_name(model.graph)
         model.graph.output.append(onnx.helper.make_tensor_value_info(self.hidden_name, onnx.TensorProto.FLOAT, None))
         so = ort.SessionOptions()
         so.intra_op_num_threads = 1
@@ -84,14 +85,6 @@ class TokenEncoder:
         # Special tokens have empty offsets; the prefix's tokens end before the text.
         usable = np.array([e > 0 and s < e for s, e in offsets])
         return h.astype(np.float32), offsets, usable
-
-
-def token_states_name(model) -> str:
-    """The last layer's output: what mean pooling (`masked_h`, see convert_e5.py) reads."""
-    for node in model.graph.node:
-        if node.op_type == "Mul" and node.output[0].startswith("masked_h"):
-            return node.input[0]
-    raise SystemExit("train_cues: no mean-pooling node (masked_h) in the encoder")
 
 
 def with_neighbours(h: np.ndarray) -> np.ndarray:
@@ -244,9 +237,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     enc = TokenEncoder(MODELS)
-    rows = load_labelled(HERE / "labelled")
-    train = [r for r in rows if r["split"] == "train"]
-    dev = [r for r in rows if r["split"] == "dev"]
+    train, dev = train_and_dev(HERE / "labelled")
     train_states = [enc.states(r["text"]) for r in train]
     dev_states = [enc.states(r["text"]) for r in dev]
     tokens = sum(int(u.sum()) for _, _, u in train_states)

@@ -143,6 +143,12 @@ def load_labelled(folder: Path) -> list:
     return rows
 
 
+def train_and_dev(folder: Path) -> tuple:
+    """The labelled rows of the train split and of the dev split."""
+    rows = load_labelled(folder)
+    return [r for r in rows if r["split"] == "train"], [r for r in rows if r["split"] == "dev"]
+
+
 def valence_from(emotions) -> float:
     pos = sum(e in POSITIVE for e in emotions)
     neg = sum(e in NEGATIVE for e in emotions)
@@ -346,9 +352,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     enc = Encoder(MODELS)
-    rows = load_labelled(HERE / "labelled")
-    train = [r for r in rows if r["split"] == "train"]
-    dev = [r for r in rows if r["split"] == "dev"]
+    train, dev = train_and_dev(HERE / "labelled")
     rng = np.random.default_rng(SEED)
     go = load_goemotions(args.shared, "train")
     go = [go[i] for i in sorted(rng.choice(len(go), min(args.goemotions, len(go)), replace=False))]

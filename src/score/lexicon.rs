@@ -276,11 +276,7 @@ impl MetaphorLexicon {
                 class: e.class,
                 start: tokens[first].start,
                 end: tokens[last].end,
-                quote: text
-                    .chars()
-                    .skip(tokens[first].start)
-                    .take(tokens[last].end - tokens[first].start)
-                    .collect(),
+                quote: super::char_span(text, tokens[first].start, tokens[last].end),
                 terms: e.terms.len(),
             })
             .collect();

@@ -292,12 +292,7 @@ impl Tagger {
             cues.push(MetaphorCue {
                 class: class.clone(),
                 confidence: round3(span.confidence),
-                quote: Some(
-                    text.chars()
-                        .skip(span.start)
-                        .take(span.end - span.start)
-                        .collect(),
-                ),
+                quote: Some(char_span(text, span.start, span.end)),
                 span: Some((span.start, span.end)),
                 source: CueSource::Model,
             });
@@ -349,6 +344,11 @@ impl Tagger {
         }
         Ok(())
     }
+}
+
+/// The characters `start..end` of `text` (cue spans count characters, not bytes).
+fn char_span(text: &str, start: usize, end: usize) -> String {
+    text.chars().skip(start).take(end - start).collect()
 }
 
 fn label(id: &str, p: f32) -> LabelScore {
