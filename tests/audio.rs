@@ -253,6 +253,42 @@ fn flac_and_vorbis_decode_with_right_channels_duration_and_tones() {
 }
 
 #[test]
+fn metadata_lengths_are_checked_without_refusing_honest_files() {
+    // sox writes a 70 kB comment into FLAC's comment block and Ogg Vorbis's comment
+    // header (there it spans several Ogg pages): both decode. The same files with
+    // that comment's stated length raised past the file are refused before
+    // symphonia, which would first allocate the stated length (up to 4 GiB).
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("src.wav");
+    write_wav(&wav, 16_000, 1, Layout::Int(16), 1.0);
+    let comment = dir.path().join("comment.txt");
+    std::fs::write(&comment, format!("DESCRIPTION={}", "x".repeat(70_000))).unwrap();
+    for ext in ["flac", "ogg"] {
+        let path = dir.path().join(format!("long-comment.{ext}"));
+        sox(&[p(&wav), "--comment-file", p(&comment), p(&path)]);
+        let audio = decode::decode_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        check(&audio, &path, 16_000, 1, 1.0, 0.1);
+
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes
+            .windows(12)
+            .position(|w| w == b"DESCRIPTION=")
+            .expect("sox wrote the comment");
+        let length = u32::from_le_bytes(bytes[at - 4..at].try_into().unwrap());
+        assert_eq!(
+            length, 70_012,
+            "the length field sits right before the comment"
+        );
+        bytes[at - 4..at].copy_from_slice(&0xF000_0000u32.to_le_bytes());
+        let err = decode_err(&write(dir.path(), &format!("lying.{ext}"), &bytes));
+        assert!(
+            matches!(err, Error::BadAudio { .. }) && err.to_string().contains("states more bytes"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn mp3_from_sox_decodes_with_right_channels_and_tones() {
     // sox 14.4 writes no Xing/LAME header, so nothing tells a decoder how much
     // encoder delay (576 + 529 samples) and end padding (up to one frame) to trim:

@@ -32,7 +32,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 use tracing::{debug, warn};
 
-use super::Audio;
+use super::{metadata_guard, Audio};
 use crate::error::{Error, Result};
 
 /// Decodes a whole audio file into per-channel `f32` samples at its own rate.
@@ -600,10 +600,11 @@ fn decode_hound(path: &Path, reader: impl Read) -> Result<Option<Audio>> {
 // ---------------------------------------------------------------------------
 
 fn open_format(path: &Path, mut source: Box<dyn MediaSource>) -> Result<Box<dyn FormatReader>> {
-    let mut head = vec![0u8; FLAC_CHECK_BYTES];
+    let mut head = vec![0u8; metadata_guard::CHECK_BYTES];
     let got = read_up_to(&mut source, &mut head).map_err(|e| Error::io(path, e))?;
     rewind(path, &mut source)?;
-    if let Some(reason) = oversized_flac_picture(&head[..got]) {
+    let file_len = source.byte_len().unwrap_or(u64::MAX);
+    if let Some(reason) = metadata_guard::corrupt_metadata(&head[..got], file_len) {
         return Err(bad(path, reason));
     }
 
@@ -640,51 +641,6 @@ fn open_format(path: &Path, mut source: Box<dyn MediaSource>) -> Result<Box<dyn 
 
 /// Formats that symphonia (as configured here) does not probe, but that are common
 /// enough in call archives to deserve "unsupported X" rather than "not audio".
-/// How much of a file is checked for FLAC metadata: symphonia's probe looks for a
-/// format marker in the first 1 MiB, and the metadata follows the marker.
-const FLAC_CHECK_BYTES: usize = 2 << 20;
-
-/// symphonia 0.5.5 allocates a FLAC picture block's stated media-type, description
-/// and image lengths (up to 4 GiB each) before it reads them, even when the block
-/// itself is shorter (found by fuzzing: a 3.7 GB allocation from a 1 kB file). Such a
-/// block is corrupt, so the file is refused before symphonia sees it. Every "fLaC"
-/// marker in `head` is checked, as the probe may find one anywhere in its search.
-fn oversized_flac_picture(head: &[u8]) -> Option<&'static str> {
-    const PICTURE: u8 = 6;
-    let be32 = |at: usize| -> Option<usize> {
-        let b = head.get(at..at + 4)?;
-        Some(u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
-    let markers = head.windows(4).enumerate().filter(|(_, w)| *w == b"fLaC");
-    for (marker, _) in markers {
-        let mut block = marker + 4;
-        while let Some(header) = head.get(block..block + 4) {
-            let (last, kind) = (header[0] & 0x80 != 0, header[0] & 0x7F);
-            let length =
-                usize::from(header[1]) << 16 | usize::from(header[2]) << 8 | usize::from(header[3]);
-            let data = block + 4;
-            if kind == PICTURE {
-                // type, media-type length + bytes, description length + bytes, four
-                // u32 fields, image length: every stated length must fit the block.
-                let media = be32(data + 4).unwrap_or(0);
-                let description = be32(data + 8 + media.min(length)).unwrap_or(0);
-                let image_at = data + 8 + media.min(length) + 4 + description.min(length) + 16;
-                let image = be32(image_at).unwrap_or(0);
-                if media > length || description > length || image > length {
-                    return Some(
-                        "corrupt FLAC metadata: a picture block states more bytes than it holds",
-                    );
-                }
-            }
-            if last {
-                break;
-            }
-            block = data + length;
-        }
-    }
-    None
-}
-
 fn sniff_unsupported(head: &[u8]) -> Option<&'static str> {
     let at = |i: usize, magic: &[u8]| head.get(i..i + magic.len()) == Some(magic);
     if at(4, b"ftyp") {
@@ -909,29 +865,6 @@ fn fill_gap(channels: &mut [Vec<f32>], gap: &mut u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flac_picture_lengths_past_their_block_are_refused_before_symphonia() {
-        // "fLaC", then a last PICTURE block of 40 bytes whose media type claims 4 GB.
-        let mut head = b"xyzfLaC".to_vec();
-        head.extend([0x80 | 6, 0, 0, 40]);
-        head.extend(3u32.to_be_bytes());
-        head.extend(0xFFFF_FFF0u32.to_be_bytes());
-        head.extend([0u8; 32]);
-        assert!(oversized_flac_picture(&head).is_some());
-        // The same block with honest lengths: media type "image/png", no description,
-        // no image bytes.
-        let mut ok = b"fLaC".to_vec();
-        ok.extend([0x80 | 6, 0, 0, 41]);
-        ok.extend(3u32.to_be_bytes());
-        ok.extend(9u32.to_be_bytes());
-        ok.extend(b"image/png");
-        ok.extend(0u32.to_be_bytes());
-        ok.extend([0u8; 16]);
-        ok.extend(0u32.to_be_bytes());
-        assert_eq!(oversized_flac_picture(&ok), None);
-        assert_eq!(oversized_flac_picture(b"RIFF....WAVE"), None);
-    }
 
     #[test]
     fn a_panic_in_the_decoder_is_the_files_error() {

@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 pub mod decode;
+mod metadata_guard;
 pub mod resample;
 
 /// The sample rate every later stage works at.

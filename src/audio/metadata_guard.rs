@@ -1,0 +1,386 @@
+//! Refuses files whose metadata states more bytes than holds them, before symphonia
+//! sees them.
+//!
+//! symphonia 0.5.5 allocates several stated lengths (up to 4 GiB each) before it
+//! reads the bytes: a FLAC picture block's media type, description and image, and
+//! every Vorbis comment (in FLAC comment blocks, Ogg Vorbis and Opus comment headers,
+//! and Ogg FLAC). A picture can also hide inside a comment, base64-encoded as
+//! `METADATA_BLOCK_PICTURE`. A 1.5 kB file asked for 3.7 GB this way (found by the
+//! `audio_file` fuzzer). With overcommit that is a lazy page mapping, but on a small
+//! machine the allocation fails, and Rust aborts the whole process, batch and all. Such
+//! a length cannot be honest, so the file is refused with its reason and the batch goes
+//! on. Every check compares a length with what could hold it (the block, the packet
+//! or the file), so a valid file is never refused.
+
+/// How much of a file is checked: symphonia's probe looks for a format marker in
+/// the first 1 MiB, and the metadata follows the marker.
+pub(super) const CHECK_BYTES: usize = 2 << 20;
+
+const FLAC_COMMENT: u8 = 4;
+const FLAC_PICTURE: u8 = 6;
+
+/// Why the metadata in `head` (the first [`CHECK_BYTES`] of a file of `file_len`
+/// bytes) cannot be read safely, or `None` when it can.
+pub(super) fn corrupt_metadata(head: &[u8], file_len: u64) -> Option<&'static str> {
+    native_flac(head).or_else(|| ogg(head, file_len))
+}
+
+/// Native FLAC: "fLaC", then metadata blocks (a 4-byte header: last flag, type,
+/// 24-bit length). Every marker is walked, as symphonia's probe may start at any.
+fn native_flac(head: &[u8]) -> Option<&'static str> {
+    let markers = head.windows(4).enumerate().filter(|(_, w)| *w == b"fLaC");
+    for (marker, _) in markers {
+        // Ogg FLAC's first packet carries a "fLaC" too; `ogg` reads those blocks.
+        if marker >= 9 && &head[marker - 9..marker - 4] == b"\x7FFLAC" {
+            continue;
+        }
+        let mut block = marker + 4;
+        while let Some(header) = head.get(block..block + 4) {
+            let last = header[0] & 0x80 != 0;
+            let length = be24(&header[1..4]);
+            let data = block + 4;
+            let body = &head[data.min(head.len())..(data + length).min(head.len())];
+            if let Some(reason) = flac_block(header[0] & 0x7F, body, length) {
+                return Some(reason);
+            }
+            if last {
+                break;
+            }
+            block = data + length;
+        }
+    }
+    None
+}
+
+/// One FLAC metadata block's body (as much as is at hand) against `bound`, the most
+/// bytes any length inside it may state.
+fn flac_block(kind: u8, body: &[u8], bound: usize) -> Option<&'static str> {
+    match kind {
+        FLAC_PICTURE if !picture_fits(body, bound) => {
+            Some("corrupt FLAC metadata: a picture block states more bytes than it holds")
+        }
+        FLAC_COMMENT => comments(body, bound).err().map(|_| {
+            "corrupt FLAC metadata: a Vorbis comment states more bytes than its block holds"
+        }),
+        _ => None,
+    }
+}
+
+/// A FLAC picture: type, media-type length + bytes, description length + bytes, four
+/// u32 fields, image length. Lengths past the end of `body` are not known and pass.
+fn picture_fits(body: &[u8], bound: usize) -> bool {
+    let media = be32(body, 4).unwrap_or(0);
+    if media > bound {
+        return false;
+    }
+    let description_at = 8 + media;
+    let description = be32(body, description_at).unwrap_or(0);
+    if description > bound {
+        return false;
+    }
+    let image = be32(body, description_at + 4 + description + 16).unwrap_or(0);
+    image <= bound
+}
+
+/// A Vorbis comment list: vendor length + bytes, comment count, then length + bytes
+/// for each comment. `Err(())` when a stated length exceeds `bound`, or a picture
+/// comment's own lengths exceed the picture.
+fn comments(body: &[u8], bound: usize) -> Result<(), ()> {
+    let Some(vendor) = le32(body, 0) else {
+        return Ok(());
+    };
+    if vendor > bound {
+        return Err(());
+    }
+    let mut at = 4 + vendor + 4;
+    while let Some(length) = le32(body, at) {
+        if length > bound {
+            return Err(());
+        }
+        at += 4;
+        if let Some(comment) = body.get(at..at + length) {
+            if let Some(picture) = embedded_picture(comment) {
+                if !picture_fits(&picture, picture.len()) {
+                    return Err(());
+                }
+            }
+        }
+        at += length;
+    }
+    Ok(())
+}
+
+/// The decoded picture of a `METADATA_BLOCK_PICTURE=<base64>` comment, which
+/// symphonia reads as a FLAC picture block.
+fn embedded_picture(comment: &[u8]) -> Option<Vec<u8>> {
+    const KEY: &[u8] = b"METADATA_BLOCK_PICTURE=";
+    let value = comment.get(KEY.len()..)?;
+    if !comment[..KEY.len()].eq_ignore_ascii_case(KEY) {
+        return None;
+    }
+    base64::decode_config(value, base64::STANDARD).ok()
+}
+
+/// Ogg: pages ("OggS", 27-byte header, segment table, body) carry the packets of
+/// one or more logical streams, told apart by serial number. Packets are
+/// reassembled per stream, and the comment headers among them are checked.
+fn ogg(head: &[u8], file_len: u64) -> Option<&'static str> {
+    let find_page = |from: usize| {
+        let rest = head.get(from..)?;
+        let at = rest.windows(4).position(|w| w == b"OggS")?;
+        Some(from + at)
+    };
+    let file_bound = usize::try_from(file_len).unwrap_or(usize::MAX);
+    let mut streams: Vec<OggStream> = Vec::new();
+    let mut page = find_page(0);
+    while let Some(at) = page {
+        let (Some(serial), Some(&count)) = (le32(head, at + 14), head.get(at + 26)) else {
+            break;
+        };
+        let Some(lacing) = head.get(at + 27..at + 27 + usize::from(count)) else {
+            break;
+        };
+        let stream = match streams.iter().position(|s| s.serial == serial) {
+            Some(i) => &mut streams[i],
+            None => {
+                streams.push(OggStream::new(serial));
+                streams.last_mut().expect("just pushed")
+            }
+        };
+        let mut body = at + 27 + usize::from(count);
+        for &segment in lacing {
+            let end = (body + usize::from(segment)).min(head.len());
+            stream.packet.extend_from_slice(&head[body.min(end)..end]);
+            body += usize::from(segment);
+            if segment < 255 {
+                // A whole packet: nothing in it can be longer than it.
+                let bound = stream.packet.len();
+                if let Some(reason) = stream.finish_packet(bound) {
+                    return Some(reason);
+                }
+            }
+        }
+        page = find_page(body);
+    }
+    // Packets cut off by the end of `head`: the file is the only bound left.
+    streams
+        .iter_mut()
+        .filter(|s| !s.packet.is_empty())
+        .find_map(|s| s.finish_packet(file_bound))
+}
+
+struct OggStream {
+    serial: usize,
+    packet: Vec<u8>,
+    packets_done: usize,
+    /// Ogg FLAC: after the first packet, each header packet is one metadata block.
+    is_flac: bool,
+}
+
+impl OggStream {
+    fn new(serial: usize) -> Self {
+        Self {
+            serial,
+            packet: Vec::new(),
+            packets_done: 0,
+            is_flac: false,
+        }
+    }
+
+    fn finish_packet(&mut self, bound: usize) -> Option<&'static str> {
+        const OGG_REASON: &str =
+            "corrupt Ogg metadata: a comment header states more bytes than it holds";
+        let packet = std::mem::take(&mut self.packet);
+        self.packets_done += 1;
+        if self.packets_done == 1 && packet.starts_with(b"\x7FFLAC") {
+            self.is_flac = true;
+            return None;
+        }
+        let comment_list = if let Some(rest) = packet.strip_prefix(b"\x03vorbis") {
+            Some(rest)
+        } else {
+            packet.strip_prefix(b"OpusTags")
+        };
+        if let Some(list) = comment_list {
+            return comments(list, bound).err().map(|_| OGG_REASON);
+        }
+        if self.is_flac && packet.len() >= 4 && packet[0] & 0x7F != 0x7F {
+            return flac_block(packet[0] & 0x7F, &packet[4..], bound).map(|_| OGG_REASON);
+        }
+        None
+    }
+}
+
+fn be24(b: &[u8]) -> usize {
+    usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2])
+}
+
+fn be32(b: &[u8], at: usize) -> Option<usize> {
+    let bytes: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(u32::from_be_bytes(bytes) as usize)
+}
+
+fn le32(b: &[u8], at: usize) -> Option<usize> {
+    let bytes: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
+    Some(u32::from_le_bytes(bytes) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A FLAC picture block body: media type, description, four u32 fields, image.
+    fn picture(media_len: u32, media: &[u8], image_len: u32) -> Vec<u8> {
+        let mut body = 3u32.to_be_bytes().to_vec();
+        body.extend(media_len.to_be_bytes());
+        body.extend(media);
+        body.extend(0u32.to_be_bytes());
+        body.extend([0u8; 16]);
+        body.extend(image_len.to_be_bytes());
+        body
+    }
+
+    /// A Vorbis comment list with the given comments (and their stated lengths).
+    fn comment_list(comments: &[(u32, &[u8])]) -> Vec<u8> {
+        let mut body = 4u32.to_le_bytes().to_vec();
+        body.extend(b"test");
+        body.extend((comments.len() as u32).to_le_bytes());
+        for (length, text) in comments {
+            body.extend(length.to_le_bytes());
+            body.extend(*text);
+        }
+        body
+    }
+
+    fn native_flac_file(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut file = b"xyzfLaC".to_vec();
+        let length = body.len() as u32;
+        file.extend([
+            0x80 | kind,
+            (length >> 16) as u8,
+            (length >> 8) as u8,
+            length as u8,
+        ]);
+        file.extend(body);
+        file
+    }
+
+    /// One Ogg page holding `packets`, each whole and under 255 bytes.
+    fn ogg_page(serial: u32, packets: &[&[u8]]) -> Vec<u8> {
+        let mut page = b"OggS\0\x02".to_vec();
+        page.extend([0u8; 8]);
+        page.extend(serial.to_le_bytes());
+        page.extend([0u8; 8]);
+        page.push(packets.len() as u8);
+        page.extend(packets.iter().map(|p| p.len() as u8));
+        packets.iter().for_each(|p| page.extend(*p));
+        page
+    }
+
+    #[test]
+    fn flac_picture_lengths_past_their_block_are_refused() {
+        let lying = native_flac_file(FLAC_PICTURE, &picture(0xFFFF_FFF0, b"", 0));
+        assert!(corrupt_metadata(&lying, 1 << 30).is_some());
+        let image_lies = native_flac_file(FLAC_PICTURE, &picture(9, b"image/png", 1 << 20));
+        assert!(corrupt_metadata(&image_lies, 1 << 30).is_some());
+        let honest = native_flac_file(FLAC_PICTURE, &picture(9, b"image/png", 0));
+        assert_eq!(corrupt_metadata(&honest, 1 << 30), None);
+        assert_eq!(corrupt_metadata(b"RIFF....WAVE", 12), None);
+    }
+
+    #[test]
+    fn flac_comment_lengths_past_their_block_are_refused() {
+        let honest = comment_list(&[(11, b"TITLE=hallo"), (8, b"ARTIST=x")]);
+        assert_eq!(
+            corrupt_metadata(&native_flac_file(FLAC_COMMENT, &honest), 1 << 30),
+            None
+        );
+        let lying = comment_list(&[(11, b"TITLE=hallo"), (0xF000_0000, b"ARTIST=x")]);
+        let reason = corrupt_metadata(&native_flac_file(FLAC_COMMENT, &lying), 1 << 30);
+        assert!(reason.unwrap().contains("Vorbis comment"));
+    }
+
+    #[test]
+    fn a_picture_hidden_in_a_comment_is_checked_too() {
+        let encode = |p: &[u8]| base64::encode_config(p, base64::STANDARD);
+        let mut honest = b"metadata_block_picture=".to_vec();
+        honest.extend(encode(&picture(9, b"image/png", 0)).bytes());
+        let mut lying = b"METADATA_BLOCK_PICTURE=".to_vec();
+        lying.extend(encode(&picture(0x7FFF_FFFF, b"image/png", 0)).bytes());
+        for (comment, refused) in [(honest, false), (lying, true)] {
+            let list = comment_list(&[(comment.len() as u32, &comment)]);
+            let file = native_flac_file(FLAC_COMMENT, &list);
+            assert_eq!(corrupt_metadata(&file, 1 << 30).is_some(), refused);
+        }
+    }
+
+    #[test]
+    fn ogg_vorbis_and_opus_comment_headers_are_checked_per_packet() {
+        let identification = b"\x01vorbis-and-the-rest";
+        for prefix in [&b"\x03vorbis"[..], b"OpusTags"] {
+            let mut honest = prefix.to_vec();
+            honest.extend(comment_list(&[(7, b"TITLE=a")]));
+            let mut lying = prefix.to_vec();
+            lying.extend(comment_list(&[(0x0100_0000, b"TITLE=a")]));
+            let file = |packet: &[u8]| {
+                let mut file = ogg_page(7, &[identification]);
+                file.extend(ogg_page(7, &[packet]));
+                file
+            };
+            let honest_file = file(&honest);
+            assert_eq!(
+                corrupt_metadata(&honest_file, honest_file.len() as u64),
+                None
+            );
+            let lying_file = file(&lying);
+            let reason = corrupt_metadata(&lying_file, lying_file.len() as u64);
+            assert!(reason.unwrap().starts_with("corrupt Ogg metadata"));
+        }
+    }
+
+    #[test]
+    fn an_ogg_packet_spanning_pages_is_reassembled_before_it_is_read() {
+        // A 300-byte comment: its packet fills one page's 255-byte segment and ends
+        // on the next page, so the lengths read across the page header only when the
+        // pages are joined first.
+        let text = [b'x'; 300];
+        let mut packet = b"\x03vorbis".to_vec();
+        packet.extend(comment_list(&[(300, &text)]));
+        let (first, second) = packet.split_at(255);
+        let mut file = ogg_page(9, &[]);
+        file.truncate(file.len() - 1);
+        file.extend([1u8, 255]);
+        file.extend(first);
+        file.extend(ogg_page(9, &[second]));
+        assert_eq!(corrupt_metadata(&file, file.len() as u64), None);
+        // The same comment claiming more than the file holds.
+        let mut lying = packet.clone();
+        lying[7 + 12..7 + 16].copy_from_slice(&0x00FF_FFFFu32.to_le_bytes());
+        let (first, second) = lying.split_at(255);
+        let mut file = ogg_page(9, &[]);
+        file.truncate(file.len() - 1);
+        file.extend([1u8, 255]);
+        file.extend(first);
+        file.extend(ogg_page(9, &[second]));
+        assert!(corrupt_metadata(&file, file.len() as u64).is_some());
+    }
+
+    #[test]
+    fn ogg_flac_metadata_blocks_are_checked_and_its_marker_is_not_walked_twice() {
+        let mut first = b"\x7FFLAC\x01\x00\x00\x01fLaC".to_vec();
+        first.extend([0, 0, 0, 34]);
+        first.extend([0u8; 34]);
+        let block = |body: Vec<u8>| {
+            let mut packet = vec![0x80 | FLAC_PICTURE, 0, 0, body.len() as u8];
+            packet.extend(body);
+            packet
+        };
+        let honest = block(picture(9, b"image/png", 0));
+        let lying = block(picture(9, b"image/png", 0x7FFF_0000));
+        for (packet, refused) in [(honest, false), (lying, true)] {
+            let mut file = ogg_page(3, &[&first]);
+            file.extend(ogg_page(3, &[&packet]));
+            assert_eq!(corrupt_metadata(&file, 1 << 20).is_some(), refused);
+        }
+    }
+}
