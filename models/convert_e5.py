@@ -17,8 +17,9 @@ loader, `e5.c` (`e5_parse`), reads:
     Linear weights are [out, in] (y = x W^T + b). Positions are already shifted so that
     row 0 is the first token (XLM-R's padding offset of 2 is folded in).
 
-We rebuild the BERT graph from standard ONNX ops (no PyTorch): embeddings (word +
-position + token type 0) and LayerNorm, 12 post-LN encoder layers with exact GELU,
+We rebuild the BERT graph from ONNX ops (no PyTorch): embeddings (word + position +
+token type 0) and LayerNorm, 12 post-LN encoder layers (self-attention as onnxruntime's
+contrib `Attention` op, exact GELU),
 mean pooling over the attention mask and L2 normalisation. Output `embedding` [B, 384].
 Then onnxruntime's dynamic quantisation makes the weights int8 (per channel); that is
 the file subtext ships (the tokenizer piece ids match HF's XLM-R `tokenizer.json`).
@@ -153,32 +154,27 @@ def build_encoder(hp: dict, t: dict):
     x = g.op("Add", [x, type0], "add_type")
     x = layernorm(x, "emb.ln")
 
-    # Additive attention bias [B, 1, 1, T]: 0 for tokens, a large negative for padding.
+    # The attention mask as Attention wants it ([B, T] int32, 1 for a token, 0 for
+    # padding), and as a float for mean pooling.
     mask_f = g.op("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT)
-    inv = g.op("Sub", [g.const("one_f", np.array(1.0, np.float32)), mask_f], "mask_inv")
-    bias = g.op("Mul", [inv, g.const("neg_big", np.array(-10000.0, np.float32))], "mask_bias")
-    bias = g.op("Unsqueeze", [bias, g.const("axes_12", np.array([1, 2], np.int64))], "mask_b4")
-
-    heads_shape = g.const("heads_shape", np.array([0, 0, NH, hd], np.int64))
-    merge_shape = g.const("merge_shape", np.array([0, 0, H], np.int64))
-    scale = g.const("attn_scale", np.array(1.0 / np.sqrt(hd), np.float32))
+    mask_i32 = g.op("Cast", ["attention_mask"], "mask_i32", to=TensorProto.INT32)
     sqrt_two = g.const("sqrt_two", np.array(np.sqrt(2.0), np.float32))
     half = g.const("half", np.array(0.5, np.float32))
-    one = "one_f"
+    one = g.const("one_f", np.array(1.0, np.float32))
 
     for layer in range(NL):
         L = f"l{layer}"
-        q = linear(x, f"{L}.q", H, H)
-        k = linear(x, f"{L}.k", H, H)
-        v = linear(x, f"{L}.v", H, H)
-        q = g.op("Transpose", [g.op("Reshape", [q, heads_shape], f"{L}_qr")], f"{L}_qt", perm=[0, 2, 1, 3])
-        k = g.op("Transpose", [g.op("Reshape", [k, heads_shape], f"{L}_kr")], f"{L}_kt", perm=[0, 2, 3, 1])
-        v = g.op("Transpose", [g.op("Reshape", [v, heads_shape], f"{L}_vr")], f"{L}_vt", perm=[0, 2, 1, 3])
-        s = g.op("Mul", [g.op("MatMul", [q, k], f"{L}_qk"), scale], f"{L}_scaled")
-        s = g.op("Add", [s, bias], f"{L}_masked")
-        p = g.op("Softmax", [s], f"{L}_probs", axis=-1)
-        c = g.op("MatMul", [p, v], f"{L}_ctx")
-        c = g.op("Reshape", [g.op("Transpose", [c], f"{L}_ctxt", perm=[0, 2, 1, 3]), merge_shape], f"{L}_ctxm")
+        # Self-attention as onnxruntime's fused Attention op (Q, K and V in one
+        # [H, 3H] product, mask, scaled softmax, heads merged), which dynamic
+        # quantisation turns into QAttention: one node where 14 standard ones stood.
+        # Its output is bit-identical to those 14 after quantisation (the three
+        # products already shared one quantised input), and scoring measured 4-5%
+        # faster on one core.
+        wqkv = np.concatenate([t[f"{L}.{n}.w"].reshape(H, H).T for n in "qkv"], axis=1)
+        bqkv = np.concatenate([t[f"{L}.{n}.b"] for n in "qkv"])
+        c = g.op("Attention", [x, g.const(f"{L}.qkv.weight", np.ascontiguousarray(wqkv)),
+                               g.const(f"{L}.qkv.bias", bqkv), mask_i32],
+                 f"{L}_attn", num_heads=NH, domain="com.microsoft")
         a = linear(c, f"{L}.ao", H, H)
         x = layernorm(g.op("Add", [x, a], f"{L}_res1"), f"{L}.aln")
         h = linear(x, f"{L}.fi", FF, H)
@@ -207,16 +203,20 @@ def build_encoder(hp: dict, t: dict):
          helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])],
         [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", H])],
         g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)],
                               producer_name="subtext convert_e5.py")
     model.ir_version = 8
     return model
 
 
 def quantize(fp32_path: str, out_path: str) -> None:
+    from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    # The type of Attention's output is not known to ONNX's shape inference (a contrib
+    # op), so the products after it need the default type said outright.
     quantize_dynamic(fp32_path, out_path, per_channel=True, weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul", "Gather"])
+                     op_types_to_quantize=["MatMul", "Gather", "Attention"],
+                     extra_options={"DefaultTensorType": TensorProto.FLOAT})
 
 
 def main(argv=None) -> int:
