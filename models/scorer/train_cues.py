@@ -36,7 +36,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from build_scorer import token_states_name  # noqa: E402
 from taxonomy import METAPHORS  # noqa: E402
-from train_heads import DISABLED_OPTIMIZERS, MODELS, arr, train_and_dev, write_result  # noqa: E402
+from train_heads import (DISABLED_OPTIMIZERS, MODELS, QUERY_PREFIX, arr, train_and_dev,  # noqa: E402
+                         write_result)
 
 SEED = 20261201
 MEMBERS = 4
@@ -49,7 +50,6 @@ CUE_WEIGHT = 5.0
 # Neighbours join a span from this probability: on dev, 0.7 gave the same precision and
 # recall as 0.5 with quotes a word shorter (4.9 words on average; labelled cues 3.9).
 EXTEND = 0.7
-PREFIX = "query: "
 
 
 class TokenEncoder:
@@ -78,10 +78,10 @@ class TokenEncoder:
 
     def states(self, text: str):
         """(token states [T, 384], char offsets in `text` per token, usable mask)."""
-        enc = self.tok.encode(PREFIX + text)
+        enc = self.tok.encode(QUERY_PREFIX + text)
         ids = np.array([enc.ids], np.int64)
         h = self.session.run([self.hidden_name], {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
-        offsets = [(s - len(PREFIX), e - len(PREFIX)) for s, e in enc.offsets]
+        offsets = [(s - len(QUERY_PREFIX), e - len(QUERY_PREFIX)) for s, e in enc.offsets]
         # Special tokens have empty offsets; the prefix's tokens end before the text.
         usable = np.array([e > 0 and s < e for s, e in offsets])
         return h.astype(np.float32), offsets, usable
@@ -274,6 +274,7 @@ def main(argv=None) -> int:
     result = {
         "schema": 1,
         "encoder_sha256": enc.sha,
+        "query_prefix": QUERY_PREFIX,
         "labels": METAPHORS,
         "context": 1,
         "hidden": {"in": int(tagger.w1.shape[0]), "out": int(tagger.w1.shape[1]), "w": arr(tagger.w1),

@@ -57,6 +57,10 @@ DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
 # Texts are embedded one per run: the int8 encoder quantizes a run's activations
 # with one scale, so in a batch a text's embedding would depend on its batch-mates.
 RUN_MODE = "single-noskipln"
+# What every text is prefixed with before it is tokenized (e5 was trained with "query: "
+# for symmetric tasks). Recorded in heads.json and cue_tagger.json; build_scorer.py
+# passes it to the Rust scorer through the model's metadata.
+QUERY_PREFIX = "query: "
 
 
 # ------------------------------------------------------------------------ embedding
@@ -83,7 +87,9 @@ class Encoder:
         self.session = ort.InferenceSession(str(self.path), so, providers=["CPUExecutionProvider"],
                                             disabled_optimizers=DISABLED_OPTIMIZERS)
         self.workers = int(os.environ.get("SUBTEXT_TRAIN_THREADS", "2"))
-        self.cache_path = models / ".cache" / f"embeddings-{self.sha[:16]}-{RUN_MODE}.npz"
+        # Keyed by encoder, run mode and prefix: the entries are keyed by text alone.
+        prefix_tag = hashlib.sha1(QUERY_PREFIX.encode("utf-8")).hexdigest()[:8]
+        self.cache_path = models / ".cache" / f"embeddings-{self.sha[:16]}-{RUN_MODE}-{prefix_tag}.npz"
         self.cache: dict = {}
         if self.cache_path.is_file():
             z = np.load(self.cache_path)
@@ -97,7 +103,7 @@ class Encoder:
         os.replace(tmp, self.cache_path)
 
     def embed_one(self, text: str) -> np.ndarray:
-        enc = self.tok.encode("query: " + text)
+        enc = self.tok.encode(QUERY_PREFIX + text)
         ids = np.array([enc.ids], np.int64)
         mask = np.ones_like(ids)
         return self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})[0][0]
@@ -412,6 +418,7 @@ def main(argv=None) -> int:
     result = {
         "schema": 1,
         "encoder_sha256": enc.sha,
+        "query_prefix": QUERY_PREFIX,
         # The standardisation folded in: (e - mu) / sd @ W1 + b1 = e @ (W1 / sd) + (b1 - (mu / sd) @ W1).
         "hidden": {"in": int(x.shape[1]), "out": int(heads.p["W1"].shape[1]), "w": arr(heads.p["W1"] / sd[:, None]),
                    "b": arr(heads.p["b1"] - (mu / sd) @ heads.p["W1"])},
