@@ -138,18 +138,20 @@ impl Alt {
 /// function words; `None` when they do not clearly say which. Lets the lexicon try
 /// one language's idioms, as it does for calls whose language is known.
 pub fn guess_language(text: &str) -> Option<Language> {
-    // Frequent words of one language that are not (common) words of the other.
+    // Frequent words of one language that are not (common) words of the other: "is",
+    // "we", "was", "want" and "me" are everyday words of both, so they count for neither
+    // (they made "ik was boos want ..." English).
     const DUTCH: &[&str] = &[
         "de", "het", "een", "en", "ik", "je", "jij", "niet", "dat", "van", "op", "te", "met",
-        "voor", "maar", "wel", "nog", "al", "er", "zijn", "mijn", "u", "uw", "we", "ze", "dit",
-        "die", "wat", "hoe", "waarom", "geen", "ook", "naar", "bij", "heb", "ben", "kan", "wil",
-        "moet", "is", "word", "wordt", "weer", "nu", "dan", "als", "ja", "nee", "keer",
+        "voor", "maar", "wel", "nog", "al", "er", "zijn", "mijn", "u", "uw", "ze", "dit", "die",
+        "wat", "hoe", "waarom", "geen", "ook", "naar", "bij", "heb", "ben", "kan", "wil", "moet",
+        "word", "wordt", "weer", "nu", "dan", "als", "ja", "nee", "keer",
     ];
     const ENGLISH: &[&str] = &[
         "the", "a", "an", "and", "i", "you", "not", "that", "of", "on", "to", "with", "for", "but",
-        "my", "your", "we", "they", "this", "what", "how", "why", "no", "also", "have", "am",
-        "can", "want", "must", "it", "was", "are", "be", "me", "been", "do", "don't", "i'm", "is",
-        "get", "just", "yes", "time", "again", "now", "then", "if",
+        "my", "your", "they", "this", "what", "how", "why", "no", "also", "have", "am", "can",
+        "must", "it", "are", "be", "been", "do", "don't", "i'm", "get", "just", "yes", "time",
+        "again", "now", "then", "if",
     ];
     let (mut dutch, mut english) = (0usize, 0usize);
     for word in text
@@ -418,6 +420,14 @@ terms = ["end", "rope|tether"]
         let en = "I'm at the end of my rope, this is the third time I call.";
         assert_eq!(guess_language(en), Some(Language::English));
         assert_eq!(guess_language("Dank u wel"), Some(Language::Dutch));
+        assert_eq!(
+            guess_language("Ik was boos, want het is me niet gelukt"),
+            Some(Language::Dutch)
+        );
+        assert_eq!(
+            guess_language("We want it, as I was told"),
+            Some(Language::English)
+        );
         // Too little to tell: all idioms are tried.
         assert_eq!(guess_language("Oké, prima."), None);
         assert_eq!(guess_language("Het ticket, the ticket"), None);
