@@ -73,12 +73,15 @@ fn picture_fits(body: &[u8], bound: usize) -> bool {
     if media > bound {
         return false;
     }
-    let description_at = 8 + media;
+    let description_at = media.saturating_add(8);
     let description = be32(body, description_at).unwrap_or(0);
     if description > bound {
         return false;
     }
-    let image = be32(body, description_at + 4 + description + 16).unwrap_or(0);
+    let image_at = description_at
+        .saturating_add(description)
+        .saturating_add(20);
+    let image = be32(body, image_at).unwrap_or(0);
     image <= bound
 }
 
@@ -92,20 +95,20 @@ fn comments(body: &[u8], bound: usize) -> Result<(), ()> {
     if vendor > bound {
         return Err(());
     }
-    let mut at = 4 + vendor + 4;
+    let mut at = vendor.saturating_add(8);
     while let Some(length) = le32(body, at) {
         if length > bound {
             return Err(());
         }
         at += 4;
-        if let Some(comment) = body.get(at..at + length) {
+        if let Some(comment) = body.get(at..at.saturating_add(length)) {
             if let Some(picture) = embedded_picture(comment) {
                 if !picture_fits(&picture, picture.len()) {
                     return Err(());
                 }
             }
         }
-        at += length;
+        at = at.saturating_add(length);
     }
     Ok(())
 }
@@ -151,10 +154,16 @@ fn ogg(head: &[u8], file_len: u64) -> Option<&'static str> {
         for &segment in lacing {
             let end = (body + usize::from(segment)).min(head.len());
             stream.packet.extend_from_slice(&head[body.min(end)..end]);
+            stream.packet_cut |= end < body + usize::from(segment);
             body += usize::from(segment);
             if segment < 255 {
-                // A whole packet: nothing in it can be longer than it.
-                let bound = stream.packet.len();
+                // A whole packet: nothing in it can be longer than it, unless the end
+                // of `head` cut it short.
+                let bound = if stream.packet_cut {
+                    file_bound
+                } else {
+                    stream.packet.len()
+                };
                 if let Some(reason) = stream.finish_packet(bound) {
                     return Some(reason);
                 }
@@ -172,6 +181,8 @@ fn ogg(head: &[u8], file_len: u64) -> Option<&'static str> {
 struct OggStream {
     serial: usize,
     packet: Vec<u8>,
+    /// Some of `packet`'s bytes lie beyond the checked head of the file.
+    packet_cut: bool,
     packets_done: usize,
     /// Ogg FLAC: after the first packet, each header packet is one metadata block.
     is_flac: bool,
@@ -182,6 +193,7 @@ impl OggStream {
         Self {
             serial,
             packet: Vec::new(),
+            packet_cut: false,
             packets_done: 0,
             is_flac: false,
         }
@@ -191,6 +203,7 @@ impl OggStream {
         const OGG_REASON: &str =
             "corrupt Ogg metadata: a comment header states more bytes than it holds";
         let packet = std::mem::take(&mut self.packet);
+        self.packet_cut = false;
         self.packets_done += 1;
         if self.packets_done == 1 && packet.starts_with(b"\x7FFLAC") {
             self.is_flac = true;
@@ -363,6 +376,23 @@ mod tests {
         file.extend(first);
         file.extend(ogg_page(9, &[second]));
         assert!(corrupt_metadata(&file, file.len() as u64).is_some());
+    }
+
+    #[test]
+    fn an_ogg_packet_cut_by_the_end_of_the_checked_bytes_is_bounded_by_the_file() {
+        // A valid 300-byte comment in one page, of which only the first 200 bytes are
+        // checked (as when a large cover-art comment crosses the 2 MiB mark): its
+        // length is more than the bytes at hand but less than the file.
+        let text = [b'x'; 300];
+        let mut packet = b"\x03vorbis".to_vec();
+        packet.extend(comment_list(&[(300, &text)]));
+        let mut file = ogg_page(5, &[]);
+        file.truncate(file.len() - 1);
+        file.extend([2u8, 255, (packet.len() - 255) as u8]);
+        file.extend(&packet);
+        let head = &file[..file.len() - 150];
+        assert_eq!(corrupt_metadata(head, file.len() as u64), None);
+        assert!(corrupt_metadata(head, head.len() as u64).is_some());
     }
 
     #[test]
