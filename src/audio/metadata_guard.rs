@@ -22,32 +22,68 @@ const FLAC_PICTURE: u8 = 6;
 /// Why the metadata in `head` (the first [`CHECK_BYTES`] of a file of `file_len`
 /// bytes) cannot be read safely, or `None` when it can.
 pub(super) fn corrupt_metadata(head: &[u8], file_len: u64) -> Option<&'static str> {
-    native_flac(head).or_else(|| ogg(head, file_len))
+    match probed_stream(head)? {
+        Stream::Flac(at) => native_flac(&head[at..]),
+        Stream::Ogg(at) => ogg(&head[at..], file_len),
+    }
+}
+
+enum Stream {
+    Flac(usize),
+    Ogg(usize),
+}
+
+/// Where symphonia's probe (with the formats enabled here) finds the stream it reads:
+/// the first format marker, after any ID3v2 tags, which it reads and steps over. Only
+/// that stream's metadata is read, so only it is checked: a "fLaC" that happens to lie
+/// in an MP3's audio must not get the MP3 refused. `None`: MP3, WAV or no marker.
+fn probed_stream(head: &[u8]) -> Option<Stream> {
+    let mut at = 0;
+    while let Some(rest) = head.get(at..).filter(|r| r.len() >= 2) {
+        if rest.starts_with(b"fLaC") {
+            return Some(Stream::Flac(at));
+        }
+        if rest.starts_with(b"OggS") {
+            return Some(Stream::Ogg(at));
+        }
+        if rest.starts_with(b"RIFF") || is_mpeg_sync(rest[0], rest[1]) {
+            return None;
+        }
+        if rest.starts_with(b"ID3") && rest.len() >= 10 {
+            // The tag's 28-bit "syncsafe" size, after its 10-byte header (symphonia
+            // does not step over a footer).
+            let size = rest[6..10]
+                .iter()
+                .fold(0usize, |size, &b| size << 7 | usize::from(b & 0x7F));
+            at += 10 + size;
+            continue;
+        }
+        at += 1;
+    }
+    None
+}
+
+/// symphonia's MPEG audio markers: 0xFF, then version 1, 2 or 2.5 and layer I-III.
+fn is_mpeg_sync(first: u8, second: u8) -> bool {
+    first == 0xFF && second & 0xE0 == 0xE0 && second & 0x18 != 0x08 && second & 0x06 != 0
 }
 
 /// Native FLAC: "fLaC", then metadata blocks (a 4-byte header: last flag, type,
-/// 24-bit length). Every marker is walked, as symphonia's probe may start at any.
+/// 24-bit length).
 fn native_flac(head: &[u8]) -> Option<&'static str> {
-    let markers = head.windows(4).enumerate().filter(|(_, w)| *w == b"fLaC");
-    for (marker, _) in markers {
-        // Ogg FLAC's first packet carries a "fLaC" too; `ogg` reads those blocks.
-        if marker >= 9 && &head[marker - 9..marker - 4] == b"\x7FFLAC" {
-            continue;
+    let mut block = 4;
+    while let Some(header) = head.get(block..block + 4) {
+        let last = header[0] & 0x80 != 0;
+        let length = be24(&header[1..4]);
+        let data = block + 4;
+        let body = &head[data.min(head.len())..(data + length).min(head.len())];
+        if let Some(reason) = flac_block(header[0] & 0x7F, body, length) {
+            return Some(reason);
         }
-        let mut block = marker + 4;
-        while let Some(header) = head.get(block..block + 4) {
-            let last = header[0] & 0x80 != 0;
-            let length = be24(&header[1..4]);
-            let data = block + 4;
-            let body = &head[data.min(head.len())..(data + length).min(head.len())];
-            if let Some(reason) = flac_block(header[0] & 0x7F, body, length) {
-                return Some(reason);
-            }
-            if last {
-                break;
-            }
-            block = data + length;
+        if last {
+            break;
         }
+        block = data + length;
     }
     None
 }
@@ -124,9 +160,10 @@ fn embedded_picture(comment: &[u8]) -> Option<Vec<u8>> {
     base64::decode_config(value, base64::STANDARD).ok()
 }
 
-/// Ogg: pages ("OggS", 27-byte header, segment table, body) carry the packets of
-/// one or more logical streams, told apart by serial number. Packets are
-/// reassembled per stream, and the comment headers among them are checked.
+/// Ogg (`head` starts at the first page): pages ("OggS", 27-byte header, segment
+/// table, body) carry the packets of one or more logical streams, told apart by serial
+/// number. Packets are reassembled per stream, and the comment headers among them are
+/// checked. Between pages, the next "OggS" is searched for, as symphonia resyncs.
 fn ogg(head: &[u8], file_len: u64) -> Option<&'static str> {
     let find_page = |from: usize| {
         let rest = head.get(from..)?;
@@ -135,7 +172,7 @@ fn ogg(head: &[u8], file_len: u64) -> Option<&'static str> {
     };
     let file_bound = usize::try_from(file_len).unwrap_or(usize::MAX);
     let mut streams: Vec<OggStream> = Vec::new();
-    let mut page = find_page(0);
+    let mut page = Some(0);
     while let Some(at) = page {
         let (Some(serial), Some(&count)) = (le32(head, at + 14), head.get(at + 26)) else {
             break;
@@ -299,6 +336,22 @@ mod tests {
         let honest = native_flac_file(FLAC_PICTURE, &picture(9, b"image/png", 0));
         assert_eq!(corrupt_metadata(&honest, 1 << 30), None);
         assert_eq!(corrupt_metadata(b"RIFF....WAVE", 12), None);
+    }
+
+    #[test]
+    fn only_the_stream_symphonia_probes_is_checked() {
+        let lying = native_flac_file(FLAC_PICTURE, &picture(0xFFFF_FFF0, b"", 0));
+        // After an ID3v2 tag (10-byte header, syncsafe size 0x81 = 129 bytes).
+        let mut tagged = b"ID3\x04\x00\x00\x00\x00\x01\x01".to_vec();
+        tagged.extend([0u8; 129]);
+        tagged.extend(&lying);
+        assert!(corrupt_metadata(&tagged, 1 << 30).is_some());
+        // Behind an MP3 frame sync, or inside a WAV, symphonia never reads it.
+        for prefix in [&[0xFF, 0xFB, 0x90, 0x64][..], b"RIFF\0\0\0\0WAVE"] {
+            let mut file = prefix.to_vec();
+            file.extend(&lying);
+            assert_eq!(corrupt_metadata(&file, 1 << 30), None);
+        }
     }
 
     #[test]
