@@ -289,6 +289,42 @@ fn metadata_lengths_are_checked_without_refusing_honest_files() {
 }
 
 #[test]
+fn mp3_id3v2_frames_are_checked_without_refusing_honest_files() {
+    // lame writes an ID3v2.3 tag (its version frame, then the title): the MP3 decodes.
+    // With the title frame's size raised past the tag, it is refused before symphonia
+    // allocates that size.
+    if Command::new("lame").arg("--version").output().is_err() {
+        eprintln!("SKIPPED mp3_id3v2_frames_are_checked_without_refusing_honest_files: lame is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("src.wav");
+    write_wav(&wav, 16_000, 1, Layout::Int(16), 1.0);
+    let path = dir.path().join("titled.mp3");
+    let status = Command::new("lame")
+        .args(["--quiet", "--id3v2-only", "--tt", "Klacht over de factuur"])
+        .args(["-b", "64", p(&wav), p(&path)])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let audio = decode::decode_file(&path).unwrap_or_else(|e| panic!("{e}"));
+    check(&audio, &path, 16_000, 1, 1.0, 0.1);
+
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert_eq!(&bytes[..4], b"ID3\x03", "lame writes ID3v2.3");
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"TIT2")
+        .expect("lame wrote the title frame");
+    bytes[at + 4..at + 8].copy_from_slice(&0xF000_0000u32.to_be_bytes());
+    let err = decode_err(&write(dir.path(), "lying-title.mp3", &bytes));
+    assert!(
+        matches!(err, Error::BadAudio { .. }) && err.to_string().contains("ID3v2"),
+        "{err}"
+    );
+}
+
+#[test]
 fn mp3_from_sox_decodes_with_right_channels_and_tones() {
     // sox 14.4 writes no Xing/LAME header, so nothing tells a decoder how much
     // encoder delay (576 + 529 samples) and end padding (up to one frame) to trim:

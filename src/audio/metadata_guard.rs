@@ -4,8 +4,9 @@
 //! symphonia 0.5.5 allocates several stated lengths (up to 4 GiB each) before it
 //! reads the bytes: a FLAC picture block's media type, description and image, and
 //! every Vorbis comment (in FLAC comment blocks, Ogg Vorbis and Opus comment headers,
-//! and Ogg FLAC). A picture can also hide inside a comment, base64-encoded as
-//! `METADATA_BLOCK_PICTURE`. A 1.5 kB file asked for 3.7 GB this way (found by the
+//! and Ogg FLAC), and the frames of an ID3v2.3 tag in front of an MP3 or FLAC. A
+//! picture can also hide inside a comment, base64-encoded as `METADATA_BLOCK_PICTURE`.
+//! A 1.5 kB file asked for 3.7 GB this way (found by the
 //! `audio_file` fuzzer). With overcommit that is a lazy page mapping, but on a small
 //! machine the allocation fails, and Rust aborts the whole process, batch and all. Such
 //! a length cannot be honest, so the file is refused with its reason and the batch goes
@@ -25,12 +26,15 @@ pub(super) fn corrupt_metadata(head: &[u8], file_len: u64) -> Option<&'static st
     match probed_stream(head)? {
         Stream::Flac(at) => native_flac(&head[at..]),
         Stream::Ogg(at) => ogg(&head[at..], file_len),
+        Stream::Refused(reason) => Some(reason),
     }
 }
 
 enum Stream {
     Flac(usize),
     Ogg(usize),
+    /// An ID3v2 tag in front of the stream is itself unsafe to read.
+    Refused(&'static str),
 }
 
 /// Where symphonia's probe (with the formats enabled here) finds the stream it reads:
@@ -55,12 +59,66 @@ fn probed_stream(head: &[u8]) -> Option<Stream> {
             let size = rest[6..10]
                 .iter()
                 .fold(0usize, |size, &b| size << 7 | usize::from(b & 0x7F));
+            if rest[3] == 3 && !id3v23_frames_fit(rest, size) {
+                return Some(Stream::Refused(
+                    "corrupt ID3v2 tag: a frame states more bytes than the tag holds",
+                ));
+            }
             at += 10 + size;
             continue;
         }
         at += 1;
     }
     None
+}
+
+/// ID3v2.3 frame sizes are plain 32-bit (2.2's are 24-bit, 2.4's 28-bit), and
+/// symphonia allocates a known frame's size before reading it: each must fit the tag
+/// (`tag` starts at "ID3"; `size` is the header's). Mirrors symphonia's walk: the
+/// body is un-synchronised first when the header says so, then the extended header
+/// is stepped over, then frames (4-byte id, size, flags) follow until padding.
+fn id3v23_frames_fit(tag: &[u8], size: usize) -> bool {
+    let raw = &tag[10..(10 + size).min(tag.len())];
+    let body: Vec<u8> = if tag[5] & 0x80 != 0 {
+        // Unsynchronisation: a 0x00 after every 0xFF was inserted; drop it.
+        raw.iter()
+            .enumerate()
+            .filter(|&(i, &b)| !(b == 0 && i > 0 && raw[i - 1] == 0xFF))
+            .map(|(_, &b)| b)
+            .collect()
+    } else {
+        raw.to_vec()
+    };
+    let mut at = 0;
+    if tag[5] & 0x40 != 0 {
+        // Extended header: size (6 or 10; symphonia refuses others), flags, padding
+        // size, and a CRC when the size is 10 and its flag is set.
+        let (Some(extended), Some(flags)) = (be32(&body, 0), body.get(4)) else {
+            return true;
+        };
+        at = 10
+            + if extended == 10 && flags & 0x80 != 0 {
+                4
+            } else {
+                0
+            };
+    }
+    while let Some(id) = body.get(at..at + 4) {
+        if !id
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            break;
+        }
+        let Some(frame) = be32(&body, at + 4) else {
+            break;
+        };
+        if frame > size {
+            return false;
+        }
+        at += 10 + frame;
+    }
+    true
 }
 
 /// symphonia's MPEG audio markers: 0xFF, then version 1, 2 or 2.5 and layer I-III.
@@ -352,6 +410,36 @@ mod tests {
             file.extend(&lying);
             assert_eq!(corrupt_metadata(&file, 1 << 30), None);
         }
+    }
+
+    /// An ID3v2.3 tag (no flags) holding one frame whose size field says `stated`.
+    fn id3v23_tag(stated: u32) -> Vec<u8> {
+        let mut frame = b"TIT2".to_vec();
+        frame.extend(stated.to_be_bytes());
+        frame.extend([0, 0, 3]);
+        frame.extend(b"Klacht");
+        let mut tag = b"ID3\x03\x00\x00\x00\x00\x00".to_vec();
+        tag.push(frame.len() as u8);
+        tag.extend(frame);
+        tag
+    }
+
+    #[test]
+    fn id3v23_frames_larger_than_their_tag_are_refused() {
+        let mp3_frame = [0xFF, 0xFB, 0x90, 0x64, 0, 0, 0, 0];
+        let mut honest = id3v23_tag(7);
+        honest.extend(mp3_frame);
+        assert_eq!(corrupt_metadata(&honest, 1 << 20), None);
+        let mut lying = id3v23_tag(0xF000_0000);
+        lying.extend(mp3_frame);
+        let reason = corrupt_metadata(&lying, 1 << 20);
+        assert!(reason.unwrap().contains("ID3v2"));
+        // Unsynchronised: the lying size's 0xFF bytes are followed by inserted zeros.
+        let mut unsync = b"ID3\x03\x00\x80\x00\x00\x00\x14TIT2".to_vec();
+        unsync.extend([0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0xFF, 0x00, 0, 0, 3]);
+        unsync.extend(b"abc");
+        unsync.extend(mp3_frame);
+        assert!(corrupt_metadata(&unsync, 1 << 20).is_some());
     }
 
     #[test]
