@@ -375,13 +375,19 @@ mod tests {
 
     /// One Ogg page holding `packets`, each whole and under 255 bytes.
     fn ogg_page(serial: u32, packets: &[&[u8]]) -> Vec<u8> {
+        let lacing: Vec<u8> = packets.iter().map(|p| p.len() as u8).collect();
+        ogg_page_laced(serial, &lacing, &packets.concat())
+    }
+
+    /// One Ogg page with the given segment table (a 255 continues a packet) and body.
+    fn ogg_page_laced(serial: u32, lacing: &[u8], body: &[u8]) -> Vec<u8> {
         let mut page = b"OggS\0\x02".to_vec();
         page.extend([0u8; 8]);
         page.extend(serial.to_le_bytes());
         page.extend([0u8; 8]);
-        page.push(packets.len() as u8);
-        page.extend(packets.iter().map(|p| p.len() as u8));
-        packets.iter().for_each(|p| page.extend(*p));
+        page.push(lacing.len() as u8);
+        page.extend(lacing);
+        page.extend(body);
         page
     }
 
@@ -497,25 +503,20 @@ mod tests {
         // A 300-byte comment: its packet fills one page's 255-byte segment and ends
         // on the next page, so the lengths read across the page header only when the
         // pages are joined first.
+        let two_pages = |packet: &[u8]| {
+            let (first, second) = packet.split_at(255);
+            let mut file = ogg_page_laced(9, &[255], first);
+            file.extend(ogg_page(9, &[second]));
+            file
+        };
         let text = [b'x'; 300];
         let mut packet = b"\x03vorbis".to_vec();
         packet.extend(comment_list(&[(300, &text)]));
-        let (first, second) = packet.split_at(255);
-        let mut file = ogg_page(9, &[]);
-        file.truncate(file.len() - 1);
-        file.extend([1u8, 255]);
-        file.extend(first);
-        file.extend(ogg_page(9, &[second]));
+        let file = two_pages(&packet);
         assert_eq!(corrupt_metadata(&file, file.len() as u64), None);
         // The same comment claiming more than the file holds.
-        let mut lying = packet.clone();
-        lying[7 + 12..7 + 16].copy_from_slice(&0x00FF_FFFFu32.to_le_bytes());
-        let (first, second) = lying.split_at(255);
-        let mut file = ogg_page(9, &[]);
-        file.truncate(file.len() - 1);
-        file.extend([1u8, 255]);
-        file.extend(first);
-        file.extend(ogg_page(9, &[second]));
+        packet[7 + 12..7 + 16].copy_from_slice(&0x00FF_FFFFu32.to_le_bytes());
+        let file = two_pages(&packet);
         assert!(corrupt_metadata(&file, file.len() as u64).is_some());
     }
 
@@ -527,10 +528,7 @@ mod tests {
         let text = [b'x'; 300];
         let mut packet = b"\x03vorbis".to_vec();
         packet.extend(comment_list(&[(300, &text)]));
-        let mut file = ogg_page(5, &[]);
-        file.truncate(file.len() - 1);
-        file.extend([2u8, 255, (packet.len() - 255) as u8]);
-        file.extend(&packet);
+        let file = ogg_page_laced(5, &[255, (packet.len() - 255) as u8], &packet);
         let head = &file[..file.len() - 150];
         assert_eq!(corrupt_metadata(head, file.len() as u64), None);
         assert!(corrupt_metadata(head, head.len() as u64).is_some());
