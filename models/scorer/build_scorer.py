@@ -43,9 +43,11 @@ def build(encoder_path: Path, heads: dict, cues: dict, out: Path) -> None:
         if trained["encoder_sha256"] != enc_sha:
             raise SystemExit(f"build_scorer: {name} was trained on encoder {trained['encoder_sha256'][:12]}, "
                              f"but {encoder_path} is {enc_sha[:12]}; retrain with {script}")
-    if heads["query_prefix"] != cues["query_prefix"]:
-        raise SystemExit(f"build_scorer: heads.json was trained with query prefix {heads['query_prefix']!r}, "
-                         f"cue_tagger.json with {cues['query_prefix']!r}; retrain one of them")
+    # Files trained before the prefix was recorded have none: they must be retrained.
+    prefixes = {name: trained.get("query_prefix") for name, trained in [("heads.json", heads), ("cue_tagger.json", cues)]}
+    if None in prefixes.values() or len(set(prefixes.values())) != 1:
+        raise SystemExit(f"build_scorer: query prefixes differ or are missing ({prefixes}); "
+                         "retrain with train_heads.py and train_cues.py")
     g = model.graph
 
     def const(name, array):
