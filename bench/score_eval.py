@@ -217,10 +217,12 @@ def batch_share(binary: Path, rounds: int) -> dict:
     """Share of end-to-end batch time spent on tags, on `batch samples/`.
 
     Primary figure, from inside each tagged run (so machine drift cannot move it): the
-    seconds start-up waited for the scorer to load (it loads beside whisper) plus the
-    tagging seconds of every call, over the run's wall time. Cross-check: runs with and
-    without `--no-tags`, alternating for `rounds` rounds, medians of wall and CPU
-    seconds; on a shared machine their difference is within the noise."""
+    seconds the first call waited for the scorer to load (it loads on its own thread
+    while that call is transcribed) plus the tagging seconds of every call, over the
+    run's wall time. That leaves out the CPU the load takes from whisper meanwhile, so
+    the cross-check counts: runs with and without `--no-tags`, alternating for `rounds`
+    rounds, medians of wall and CPU seconds (on a shared machine their difference is
+    noisy)."""
     import resource
     import statistics
     import tempfile

@@ -75,7 +75,8 @@ pub struct BatchReport {
     pub done: usize,
     pub skipped: usize,
     pub failed: usize,
-    /// Inputs not reached because the run was interrupted.
+    /// Inputs not reached because the run was interrupted, or stopped because the
+    /// tag scorer could not be loaded.
     pub not_started: usize,
     pub interrupted: bool,
     pub audio_seconds: f64,
@@ -279,8 +280,21 @@ pub fn run(
         } else {
             0.0
         };
+        // Without its scorer every further call would fail the same way.
+        let scorer_failure = pipeline.scorer_failure().map(str::to_string);
+        if scorer_failure.is_some() {
+            report.not_started = inputs.len() - index - 1;
+        }
         // Kept current after every call, so even a killed run leaves a summary.
         write_summary(&options.out, &report)?;
+        if let Some(reason) = scorer_failure {
+            bar.finish_and_clear();
+            return Err(Error::Scoring(format!(
+                "batch stopped, {} call(s) not started (summary in {}): {reason}",
+                report.not_started,
+                options.out.join(SUMMARY_FILE).display()
+            )));
+        }
     }
     bar.finish_and_clear();
     report.processing_seconds = started.elapsed().as_secs_f64();

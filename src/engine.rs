@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use crate::asr::whisper::{DecodeOptions, WhisperModel};
 use crate::error::{Error, Result};
 use crate::models;
-use crate::pipeline::{BoxedTranscriber, BoxedVad, Pipeline, PipelineConfig};
+use crate::pipeline::{BoxedScorer, BoxedTranscriber, BoxedVad, Pipeline, PipelineConfig};
 use crate::score::lexicon::MetaphorLexicon;
 use crate::score::onnx::OnnxScorer;
 use crate::score::{TagConfig, Tagger};
@@ -80,12 +80,24 @@ pub fn build(options: &EngineOptions) -> Result<Pipeline> {
         .model
         .clone()
         .unwrap_or_else(|| options.models_dir.join(models::DEFAULT_WHISPER));
-    // The scorer takes longer to load than whisper and the VAD together (ONNX
-    // Runtime's session, a 250k-piece tokenizer): it loads on its own thread.
-    let tagging = options.tags.then(|| {
-        let (dir, lexicon) = (options.models_dir.clone(), options.lexicon.clone());
-        std::thread::spawn(move || build_tagging(&dir, lexicon.as_deref(), 1))
-    });
+    // The scorer's file hash is part of the settings hash, which a resumed batch
+    // compares before any call: hashed beside the whisper load. The scorer itself
+    // loads later, while the first call is transcribed.
+    let scorer_files = (
+        options.models_dir.join(models::SCORER),
+        options.models_dir.join(models::SCORER_TOKENIZER),
+    );
+    let scorer_hash = if options.tags {
+        OnnxScorer::check_files(&scorer_files.0, &scorer_files.1)?;
+        let path = scorer_files.0.clone();
+        Some(std::thread::spawn(move || models::sha256_file(&path)))
+    } else {
+        None
+    };
+    let tagger = options
+        .tags
+        .then(|| build_tagger(options.lexicon.as_deref()))
+        .transpose()?;
     // Hashing the model file (it goes into every transcript) reads 80 MB or more:
     // on the other core while this one loads the models.
     let asr_sha256 = {
@@ -133,17 +145,21 @@ pub fn build(options: &EngineOptions) -> Result<Pipeline> {
     if let Some(catalog) = hints {
         pipeline = pipeline.with_hints(catalog);
     }
-    let Some(tagging) = tagging else {
+    let (Some(scorer_hash), Some(tagger)) = (scorer_hash, tagger) else {
         return Ok(pipeline);
     };
-    let waiting = std::time::Instant::now();
-    let (scorer, tagger) = models::join(tagging)?;
-    // What loading the scorer adds to start-up (bench/score_eval.py reads it).
-    tracing::info!(
-        seconds = waiting.elapsed().as_secs_f64(),
-        "waited for the tag scorer to load"
-    );
-    Ok(pipeline.with_tagging(Box::new(scorer), tagger))
+    let sha256 = models::join(scorer_hash)?;
+    let runtime = options.models_dir.join(models::ONNX_RUNTIME);
+    let loading = {
+        let ((model, tokenizer), sha256) = (scorer_files, sha256.clone());
+        std::thread::spawn(move || -> Result<BoxedScorer> {
+            crate::onnx::init_runtime(&runtime)?;
+            Ok(Box::new(OnnxScorer::load_hashed(
+                &model, &tokenizer, 1, sha256,
+            )?))
+        })
+    };
+    Ok(pipeline.with_tagging_loading(models::SCORER.to_string(), sha256, loading, tagger))
 }
 
 /// The scorer model and the tagging rules (built-in lexicon unless `lexicon` is given).
@@ -159,11 +175,16 @@ pub fn build_tagging(
         &models_dir.join(models::SCORER_TOKENIZER),
         threads,
     )?;
+    Ok((scorer, build_tagger(lexicon)?))
+}
+
+/// The tagging rules, with the built-in lexicon unless `lexicon` is given.
+fn build_tagger(lexicon: Option<&std::path::Path>) -> Result<Tagger> {
     let lexicon = match lexicon {
         Some(path) => MetaphorLexicon::load(path)?,
         None => MetaphorLexicon::builtin(),
     };
-    Ok((scorer, Tagger::new(lexicon, TagConfig::default())))
+    Ok(Tagger::new(lexicon, TagConfig::default()))
 }
 
 /// What `subtext live` runs: the Silero model (one streaming state per track is
@@ -197,7 +218,7 @@ pub fn build_live(options: &EngineOptions, threads: usize) -> Result<LiveParts> 
     let vad = vad::silero::SileroVad::new(&options.models_dir.join(models::SILERO_VAD))?;
     let tagging = if options.tags {
         let (scorer, tagger) = build_tagging(&options.models_dir, options.lexicon.as_deref(), 1)?;
-        Some((Box::new(scorer) as crate::pipeline::BoxedScorer, tagger))
+        Some((Box::new(scorer) as BoxedScorer, tagger))
     } else {
         None
     };

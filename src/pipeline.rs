@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::thread::JoinHandle;
 use std::time::Instant;
 
 use crate::asr::{AsrSegment, Language, Transcriber};
@@ -76,12 +77,56 @@ pub struct Pipeline {
     models: ModelInfo,
     settings_hash: String,
     /// The tag scorer and the rules that turn its scores into tags; None: untagged.
-    tagging: Option<(BoxedScorer, Tagger)>,
+    tagging: Option<(ScorerSlot, Tagger)>,
     /// Hint catalog: hints for tagged calls, and the phrases the summary reads.
     hints: HintCatalog,
     /// Longer recordings are refused before they are decoded (memory: about
     /// 0.45 GB per hour of stereo once decoded).
     max_duration: Option<f64>,
+}
+
+/// The tag scorer, loaded or still loading on a thread of its own. Loading takes
+/// most of a second of CPU (a 250k-piece tokenizer, an ONNX Runtime session); the
+/// first call is transcribed meanwhile, and a batch with nothing to redo never
+/// waits for it.
+enum ScorerSlot {
+    Ready(BoxedScorer),
+    Loading(JoinHandle<Result<BoxedScorer>>),
+    /// Loading failed: why, for every call that would need it.
+    Failed(String),
+}
+
+impl ScorerSlot {
+    fn get(&mut self) -> Result<&mut BoxedScorer> {
+        if let ScorerSlot::Loading(_) = self {
+            let ScorerSlot::Loading(handle) =
+                std::mem::replace(self, ScorerSlot::Failed(String::new()))
+            else {
+                unreachable!("matched above")
+            };
+            let waiting = Instant::now();
+            *self = match handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            {
+                Ok(scorer) => ScorerSlot::Ready(scorer),
+                Err(e) => ScorerSlot::Failed(format!("{e:#}")),
+            };
+            // What loading the scorer still kept the first call waiting
+            // (bench/score_eval.py reads it).
+            tracing::info!(
+                seconds = waiting.elapsed().as_secs_f64(),
+                "waited for the tag scorer to load"
+            );
+        }
+        match self {
+            ScorerSlot::Ready(scorer) => Ok(scorer),
+            ScorerSlot::Failed(reason) => Err(Error::Scoring(format!(
+                "the tag scorer could not be loaded: {reason}"
+            ))),
+            ScorerSlot::Loading(_) => unreachable!("joined above"),
+        }
+    }
 }
 
 /// A track of the call: whose voice, and its 16 kHz samples.
@@ -128,18 +173,50 @@ impl Pipeline {
 
     /// Tags every turn (emotion, metaphor cues, need, contact type, voice cues).
     /// The scorer model and the lexicon become part of the settings hash.
-    pub fn with_tagging(mut self, scorer: BoxedScorer, tagger: Tagger) -> Self {
-        self.models.scorer = Some(scorer.name());
-        self.models.scorer_sha256 = Some(scorer.sha256());
+    pub fn with_tagging(self, scorer: BoxedScorer, tagger: Tagger) -> Self {
+        let (name, sha256) = (scorer.name(), scorer.sha256());
+        self.tagging_with(name, sha256, ScorerSlot::Ready(scorer), tagger)
+    }
+
+    /// As [`Pipeline::with_tagging`], with a scorer still loading on `loading`; its
+    /// model file's `name` and `sha256` are known now, for the settings hash. Should
+    /// it fail to load, every call that needs it fails with the reason.
+    pub fn with_tagging_loading(
+        self,
+        name: String,
+        sha256: String,
+        loading: JoinHandle<Result<BoxedScorer>>,
+        tagger: Tagger,
+    ) -> Self {
+        self.tagging_with(name, sha256, ScorerSlot::Loading(loading), tagger)
+    }
+
+    fn tagging_with(
+        mut self,
+        name: String,
+        sha256: String,
+        slot: ScorerSlot,
+        tagger: Tagger,
+    ) -> Self {
         self.settings_hash = crate::models::sha256_str(&format!(
             "{}|{}|{}|{:?}",
             self.settings_hash,
-            scorer.sha256(),
+            sha256,
             tagger.lexicon().fingerprint(),
             tagger.config()
         ));
-        self.tagging = Some((scorer, tagger));
+        self.models.scorer = Some(name);
+        self.models.scorer_sha256 = Some(sha256);
+        self.tagging = Some((slot, tagger));
         self
+    }
+
+    /// Why the tag scorer could not be loaded, once a call has found out.
+    pub fn scorer_failure(&self) -> Option<&str> {
+        match &self.tagging {
+            Some((ScorerSlot::Failed(reason), _)) => Some(reason),
+            _ => None,
+        }
     }
 
     /// Uses another hint catalog than the built-in one; it joins the settings hash.
@@ -248,7 +325,8 @@ impl Pipeline {
         // personal data and their offsets match the output.
         let tagging_started = Instant::now();
         let labels = match &mut self.tagging {
-            Some((scorer, tagger)) => {
+            Some((slot, tagger)) => {
+                let scorer = slot.get()?;
                 let audio: Vec<TrackAudio> = tracks
                     .iter()
                     .map(|t| TrackAudio {

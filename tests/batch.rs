@@ -773,3 +773,71 @@ fn max_duration_refuses_a_long_file_alone_and_nan_samples_are_silenced() {
     assert_eq!(status("poisoned.wav")["status"], "done");
     assert!(!String::from_utf8_lossy(&run.stderr).contains("panicked"));
 }
+
+/// The scorer loads while the first call is transcribed; one that cannot load
+/// fails that call with the reason and stops the batch, rather than failing every
+/// call alike. A missing scorer file still fails before any call.
+#[test]
+fn a_scorer_that_cannot_load_stops_the_batch_after_the_first_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    for entry in std::fs::read_dir(common::root().join("models")).unwrap() {
+        let path = entry.unwrap().path();
+        std::os::unix::fs::symlink(&path, models.join(path.file_name().unwrap())).unwrap();
+    }
+    let scorer = models.join("subtext-scorer.onnx");
+    std::fs::remove_file(&scorer).unwrap();
+    let input = dir.path().join("calls");
+    std::fs::create_dir_all(&input).unwrap();
+    for name in ["a.wav", "b.wav"] {
+        std::fs::copy(
+            common::root().join("samples/call-en-2.wav"),
+            input.join(name),
+        )
+        .unwrap();
+    }
+    let batch = |out: &Path| {
+        run(subtext()
+            .args(["batch", "--no-progress", "--models-dir"])
+            .arg(&models)
+            .arg(&input)
+            .arg("--out")
+            .arg(out))
+    };
+
+    let out = dir.path().join("missing");
+    let missing = batch(&out);
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("subtext-scorer.onnx") && stderr.contains("make models"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing started");
+
+    // Cut short: the file is there, but ONNX Runtime cannot parse it.
+    let bytes = std::fs::read(common::root().join("models/subtext-scorer.onnx")).unwrap();
+    std::fs::write(&scorer, &bytes[..100_000]).unwrap();
+    let out = dir.path().join("corrupt");
+    let corrupt = batch(&out);
+    assert_eq!(corrupt.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&corrupt.stderr);
+    assert!(
+        stderr.contains("batch stopped, 1 call(s) not started"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let s = summary(&out);
+    assert_eq!(
+        (&s["failed"], &s["not_started"], &s["done"]),
+        (&1.into(), &1.into(), &0.into()),
+        "{s:#}"
+    );
+    let error = s["files"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("tag scorer could not be loaded") && error.contains("subtext-scorer.onnx"),
+        "{error}"
+    );
+    assert!(!out.join("a.subtext.json").exists() && !out.join("b.subtext.json").exists());
+}

@@ -80,28 +80,53 @@ impl OnnxScorer {
     /// (`crate::onnx::init_runtime`). `threads`: intra-op threads (1 in batch, where
     /// whisper owns the other core).
     pub fn load(model: &Path, tokenizer: &Path, threads: usize) -> Result<Self> {
+        // The file hash takes a few hundred ms: on the other core meanwhile.
+        let model_hash = {
+            let path = model.to_path_buf();
+            std::thread::spawn(move || crate::models::sha256_file(&path))
+        };
+        let mut scorer = Self::load_unhashed(model, tokenizer, threads)?;
+        scorer.sha256 = crate::models::join(model_hash)?;
+        Ok(scorer)
+    }
+
+    /// As [`OnnxScorer::load`], for a caller that has already hashed the model
+    /// file (`sha256`), so that it is not read twice.
+    pub fn load_hashed(
+        model: &Path,
+        tokenizer: &Path,
+        threads: usize,
+        sha256: String,
+    ) -> Result<Self> {
+        let mut scorer = Self::load_unhashed(model, tokenizer, threads)?;
+        scorer.sha256 = sha256;
+        Ok(scorer)
+    }
+
+    /// Fails, naming the file and how to make it, unless both files exist.
+    pub fn check_files(model: &Path, tokenizer: &Path) -> Result<()> {
+        match [model, tokenizer].into_iter().find(|p| !p.is_file()) {
+            Some(missing) => Err(Error::ModelLoad {
+                path: missing.to_path_buf(),
+                reason: "file not found; run `make models` (models/fetch_models.py) to make it"
+                    .into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn load_unhashed(model: &Path, tokenizer: &Path, threads: usize) -> Result<Self> {
         let env = crate::onnx::environment_for(model)?;
         let load_err = |path: &Path, reason: String| Error::ModelLoad {
             path: path.to_path_buf(),
             reason,
         };
-        for p in [model, tokenizer] {
-            if !p.is_file() {
-                return Err(load_err(
-                    p,
-                    "file not found; run `make models` (models/fetch_models.py) to make it".into(),
-                ));
-            }
-        }
-        // The tokenizer (250k pieces of JSON) and the file hash each take a few
-        // hundred ms: on the other core while ONNX Runtime builds the session.
+        Self::check_files(model, tokenizer)?;
+        // The tokenizer (250k pieces of JSON) takes a few hundred ms: on the other
+        // core while ONNX Runtime builds the session.
         let tokenizer_load = {
             let path = tokenizer.to_path_buf();
             std::thread::spawn(move || Tokenizer::from_file(&path).map_err(|e| e.to_string()))
-        };
-        let model_hash = {
-            let path = model.to_path_buf();
-            std::thread::spawn(move || crate::models::sha256_file(&path))
         };
         let session = Session::builder(env)
             .and_then(|b| {
@@ -148,7 +173,6 @@ impl OnnxScorer {
         };
         let tokenizer_model =
             crate::models::join(tokenizer_load).map_err(|e| load_err(tokenizer, e))?;
-        let sha256 = crate::models::join(model_hash)?;
         Ok(OnnxScorer {
             session,
             tokenizer: FreedBeside(Some(tokenizer_model)),
@@ -163,7 +187,7 @@ impl OnnxScorer {
             prefix: meta.query_prefix,
             max_tokens: meta.max_tokens,
             cue_thresholds,
-            sha256,
+            sha256: String::new(),
             path: model.to_path_buf(),
         })
     }
