@@ -77,8 +77,8 @@ const OUTPUTS: [&str; 6] = [
 
 impl OnnxScorer {
     /// Loads the model and its tokenizer. ONNX Runtime must be initialised
-    /// (`crate::onnx::init_runtime`). `threads`: intra-op threads (1 in batch, where
-    /// whisper owns the other core).
+    /// (`crate::onnx::init_runtime`). `threads`: intra-op threads (1 where whisper
+    /// decodes at the same time, as in live mode).
     pub fn load(model: &Path, tokenizer: &Path, threads: usize) -> Result<Self> {
         // The file hash takes a few hundred ms: on the other core meanwhile.
         let model_hash = {
@@ -131,6 +131,8 @@ impl OnnxScorer {
         let session = Session::builder(env)
             .and_then(|b| {
                 Ok(b.with_intra_threads(threads.max(1))?
+                    // Threads that spin between runs would take cores from whisper.
+                    .with_intra_op_spinning(false)?
                     .with_inter_threads(1)?
                     .with_disabled_optimizers(DISABLED_OPTIMIZERS)?)
             })
