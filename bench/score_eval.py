@@ -216,13 +216,14 @@ def idiom_sentences(path: Path, limit: int):
 def batch_share(binary: Path, rounds: int) -> dict:
     """Share of end-to-end batch time spent on tags, on `batch samples/`.
 
-    Primary figure, from inside each tagged run (so machine drift cannot move it): the
-    seconds the first call waited for the scorer to load (it loads on its own thread
-    while that call is transcribed) plus the tagging seconds of every call, over the
-    run's wall time. That leaves out the CPU the load takes from whisper meanwhile, so
-    the cross-check counts: runs with and without `--no-tags`, alternating for `rounds`
-    rounds, medians of wall and CPU seconds (on a shared machine their difference is
-    noisy)."""
+    Runs with and without `--no-tags`, alternating for `rounds` rounds. The figure: the
+    median over rounds of the wall-time difference within a round, over the median
+    wall time with tags. Taken within a round, a difference is less moved by a machine
+    that drifts, and it counts everything tags cost: loading the scorer (it loads on
+    its own thread while the first call is transcribed, taking CPU from whisper), and
+    tagging each call. For comparison, from inside each tagged run: every call's
+    tagging seconds (the first call's include any wait for the scorer), over the run's
+    wall time (this leaves out the load's CPU), and the CPU-second difference."""
     import resource
     import statistics
     import tempfile
@@ -244,16 +245,20 @@ def batch_share(binary: Path, rounds: int) -> dict:
                 cpus[label].append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
                 if label == "with_tags":
                     log = ansi.sub("", proc.stderr)
+                    # The first call's tagging time includes its wait for the scorer.
                     waited = sum(float(x) for x in re.findall(r"waited for the tag scorer to load seconds=([0-9.e-]+)", log))
                     tagging = sum(float(x) for x in re.findall(r"tagging_seconds=([0-9.e-]+)", log))
                     inside.append({"scorer_load_wait_s": round(waited, 3), "tagging_s": round(tagging, 3),
-                                   "wall_s": round(wall, 2), "share": round((waited + tagging) / wall, 4)})
+                                   "wall_s": round(wall, 2), "share": round(tagging / wall, 4)})
     wall = {k: round(statistics.median(v), 2) for k, v in walls.items()}
     cpu = {k: round(statistics.median(v), 2) for k, v in cpus.items()}
-    return {"tag_share": statistics.median(r["share"] for r in inside), "runs_with_tags": inside,
-            "cross_check": {**wall, "cpu_s": cpu, "rounds": rounds,
-                            "walls_s": {k: [round(x, 2) for x in v] for k, v in walls.items()},
-                            "share_by_difference": round((wall["with_tags"] - wall["no_tags"]) / wall["with_tags"], 3)}}
+    paired = [a - b for a, b in zip(walls["with_tags"], walls["no_tags"])]
+    return {"tag_share": round(statistics.median(paired) / wall["with_tags"], 4),
+            "rounds": rounds, "wall_s": wall,
+            "walls_s": {k: [round(x, 2) for x in v] for k, v in walls.items()},
+            "paired_differences_s": [round(x, 2) for x in paired],
+            "cpu_s": cpu, "cpu_share_by_difference": round((cpu["with_tags"] - cpu["no_tags"]) / cpu["with_tags"], 4),
+            "inside_share": statistics.median(r["share"] for r in inside), "runs_with_tags": inside}
 
 
 def main(argv=None) -> int:
@@ -262,7 +267,7 @@ def main(argv=None) -> int:
     ap.add_argument("--binary", type=Path, default=ROOT / "target" / "release" / "subtext")
     ap.add_argument("--goemotions", type=int, default=2000, help="GoEmotions test rows")
     ap.add_argument("--idioms", type=int, default=1000, help="ID10M sentences with idioms")
-    ap.add_argument("--share-rounds", type=int, default=3,
+    ap.add_argument("--share-rounds", type=int, default=5,
                     help="rounds of `batch samples/` with and without tags for the time share")
     ap.add_argument("--share-only", action="store_true",
                     help="only measure the batch time share of tags")

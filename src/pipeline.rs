@@ -105,19 +105,18 @@ impl ScorerSlot {
                 unreachable!("matched above")
             };
             let waiting = Instant::now();
-            *self = match handle
+            let loaded = handle
                 .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            {
-                Ok(scorer) => ScorerSlot::Ready(scorer),
-                Err(e) => ScorerSlot::Failed(format!("{e:#}")),
-            };
-            // What loading the scorer still kept the first call waiting
-            // (bench/score_eval.py reads it).
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            // How long the first call still waited (it counts in its tagging time).
             tracing::info!(
                 seconds = waiting.elapsed().as_secs_f64(),
                 "waited for the tag scorer to load"
             );
+            *self = match loaded {
+                Ok(scorer) => ScorerSlot::Ready(scorer),
+                Err(e) => ScorerSlot::Failed(format!("{e:#}")),
+            };
         }
         match self {
             ScorerSlot::Ready(scorer) => Ok(scorer),
