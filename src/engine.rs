@@ -157,12 +157,26 @@ pub fn build(options: &EngineOptions) -> Result<Pipeline> {
     let loading = {
         let ((model, tokenizer), sha256) = (scorer_files, sha256.clone());
         std::thread::spawn(move || -> Result<BoxedScorer> {
+            lowest_priority();
             crate::onnx::init_runtime(&runtime)?;
             let scorer = OnnxScorer::load_hashed(&model, &tokenizer, threads, sha256)?;
             Ok(Box::new(scorer))
         })
     };
     Ok(pipeline.with_tagging_loading(models::SCORER.to_string(), sha256, loading, tagger))
+}
+
+/// Puts the calling thread (and the threads it starts) at the lowest scheduling
+/// priority, so that it only takes CPU that nothing else wants: the scorer loads in
+/// the gaps the first call's transcription leaves, instead of slowing it down (whose
+/// two-thread steps, language detection first, stall when a core is taken). On Linux
+/// the nice value belongs to the thread. Best effort: should it fail, nothing changes.
+fn lowest_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its arguments; `who` 0 is the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+    }
 }
 
 /// The scorer model and the tagging rules (built-in lexicon unless `lexicon` is given).
