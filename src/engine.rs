@@ -150,10 +150,10 @@ pub fn build(options: &EngineOptions) -> Result<Pipeline> {
     };
     let sha256 = models::join(scorer_hash)?;
     let runtime = options.models_dir.join(models::ONNX_RUNTIME);
-    // A call is tagged once it is transcribed, while no whisper worker runs: the
-    // scorer may use two of the workers' cores (2 threads scored turns 1.3-1.5x
-    // faster than 1 here, with identical scores; more were not measured).
-    let threads = options.jobs.min(2);
+    // One intra-op thread: ONNX Runtime's pool threads would inherit the loader's
+    // lowest priority (below), and starve whenever anything else runs. Two scored
+    // turns 1.3-1.5x faster, but that was 0.03 s of a 4-call batch's 0.34 s tagging.
+    let threads = 1;
     let loading = {
         let ((model, tokenizer), sha256) = (scorer_files, sha256.clone());
         std::thread::spawn(move || -> Result<BoxedScorer> {
