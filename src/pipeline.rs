@@ -98,26 +98,25 @@ enum ScorerSlot {
 
 impl ScorerSlot {
     fn get(&mut self) -> Result<&mut BoxedScorer> {
-        if let ScorerSlot::Loading(_) = self {
-            let ScorerSlot::Loading(handle) =
-                std::mem::replace(self, ScorerSlot::Failed(String::new()))
-            else {
-                unreachable!("matched above")
-            };
-            let waiting = Instant::now();
-            let loaded = handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            // How long the first call still waited (it counts in its tagging time).
-            tracing::info!(
-                seconds = waiting.elapsed().as_secs_f64(),
-                "waited for the tag scorer to load"
-            );
-            *self = match loaded {
-                Ok(scorer) => ScorerSlot::Ready(scorer),
-                Err(e) => ScorerSlot::Failed(format!("{e:#}")),
-            };
-        }
+        let slot = std::mem::replace(self, ScorerSlot::Failed(String::new()));
+        *self = match slot {
+            ScorerSlot::Loading(handle) => {
+                let waiting = Instant::now();
+                let loaded = handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                // How long the first call still waited (it counts in its tagging time).
+                tracing::info!(
+                    seconds = waiting.elapsed().as_secs_f64(),
+                    "waited for the tag scorer to load"
+                );
+                match loaded {
+                    Ok(scorer) => ScorerSlot::Ready(scorer),
+                    Err(e) => ScorerSlot::Failed(format!("{e:#}")),
+                }
+            }
+            ready_or_failed => ready_or_failed,
+        };
         match self {
             ScorerSlot::Ready(scorer) => Ok(scorer),
             ScorerSlot::Failed(reason) => Err(Error::Scoring(format!(

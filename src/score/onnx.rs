@@ -85,9 +85,9 @@ impl OnnxScorer {
             let path = model.to_path_buf();
             std::thread::spawn(move || crate::models::sha256_file(&path))
         };
-        let mut scorer = Self::load_unhashed(model, tokenizer, threads)?;
-        scorer.sha256 = crate::models::join(model_hash)?;
-        Ok(scorer)
+        Self::load_with(model, tokenizer, threads, || {
+            crate::models::join(model_hash)
+        })
     }
 
     /// As [`OnnxScorer::load`], for a caller that has already hashed the model
@@ -98,9 +98,7 @@ impl OnnxScorer {
         threads: usize,
         sha256: String,
     ) -> Result<Self> {
-        let mut scorer = Self::load_unhashed(model, tokenizer, threads)?;
-        scorer.sha256 = sha256;
-        Ok(scorer)
+        Self::load_with(model, tokenizer, threads, || Ok(sha256))
     }
 
     /// Fails, naming the file and how to make it, unless both files exist.
@@ -115,7 +113,13 @@ impl OnnxScorer {
         }
     }
 
-    fn load_unhashed(model: &Path, tokenizer: &Path, threads: usize) -> Result<Self> {
+    /// `sha256`: the model file's hash, asked for once the model has loaded.
+    fn load_with(
+        model: &Path,
+        tokenizer: &Path,
+        threads: usize,
+        sha256: impl FnOnce() -> Result<String>,
+    ) -> Result<Self> {
         let env = crate::onnx::environment_for(model)?;
         let load_err = |path: &Path, reason: String| Error::ModelLoad {
             path: path.to_path_buf(),
@@ -175,6 +179,7 @@ impl OnnxScorer {
         };
         let tokenizer_model =
             crate::models::join(tokenizer_load).map_err(|e| load_err(tokenizer, e))?;
+        let sha256 = sha256()?;
         Ok(OnnxScorer {
             session,
             tokenizer: FreedBeside(Some(tokenizer_model)),
@@ -189,7 +194,7 @@ impl OnnxScorer {
             prefix: meta.query_prefix,
             max_tokens: meta.max_tokens,
             cue_thresholds,
-            sha256: String::new(),
+            sha256,
             path: model.to_path_buf(),
         })
     }
