@@ -16,7 +16,8 @@ CARGO ?= cargo
 # plus AVX-512 and VNNI where /proc/cpuinfo lists them, which measured 1.4x faster
 # encoding on an AVX-512 machine. SUBTEXT_PORTABLE=1 builds for any AVX2 CPU instead
 # (a binary to copy to other machines). whisper-rs-sys does not rebuild when these
-# change, so `ggml-flags` cleans it when they differ from the last build's.
+# or the source patch in third_party/ change, so `ggml-flags` cleans it when they
+# differ from the last build's.
 CPU_FLAGS := $(if $(SUBTEXT_PORTABLE),,$(shell sed -n 's/^flags[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1))
 has_all = $(if $(strip $(foreach f,$(1),$(if $(filter $(f),$(CPU_FLAGS)),,missing))),,yes)
 AVX512 := $(call has_all,avx512f avx512cd avx512vl avx512dq avx512bw)
@@ -110,7 +111,7 @@ build: deps ggml-flags
 
 ggml-flags:
 	@mkdir -p target
-	@echo "$(strip $(GGML_CPU_FLAGS))" > target/.ggml-cpu-flags.new
+	@{ echo "$(strip $(GGML_CPU_FLAGS))"; sha256sum third_party/whisper_cpp_patch.cmake; } > target/.ggml-cpu-flags.new
 	@if ! cmp -s target/.ggml-cpu-flags.new target/.ggml-cpu-flags; then \
 		echo "whisper.cpp CPU flags: $(or $(strip $(GGML_CPU_FLAGS)),AVX2 only)"; \
 		$(CARGO) clean --release -p whisper-rs-sys >/dev/null 2>&1 || true; \

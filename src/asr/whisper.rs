@@ -60,11 +60,23 @@ pub struct WhisperModel {
 
 static LOGGING: Once = Once::new();
 
+extern "C" {
+    /// Defined by `third_party/whisper_cpp_patch.cmake`, which makes whisper.cpp's
+    /// beam search take each beam's k likeliest tokens instead of k random draws.
+    /// Calling it makes a build without the patch fail to link.
+    fn subtext_whisper_beam_top_k() -> std::ffi::c_int;
+}
+
 impl WhisperModel {
     pub fn load(path: &Path) -> Result<Self> {
         // whisper.cpp prints dozens of lines per context to stderr; route them into
         // `tracing` (shown with RUST_LOG=whisper_rs=debug).
-        LOGGING.call_once(whisper_rs::install_logging_hooks);
+        LOGGING.call_once(|| {
+            whisper_rs::install_logging_hooks();
+            // SAFETY: a C function without arguments or state.
+            let patched = unsafe { subtext_whisper_beam_top_k() } == 1;
+            tracing::debug!(patched, "whisper.cpp beam search takes the top k tokens");
+        });
         if !path.is_file() {
             return Err(Error::ModelLoad {
                 path: path.to_owned(),
