@@ -235,6 +235,9 @@ pub struct LiveArgs {
     /// Threads for speech recognition. Default: the number of CPU cores.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Beam width for partials and finals; 1 (default) is greedy search.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub beam_size: u32,
     /// whisper.cpp ggml model file [default: models/ggml-base-q8_0.bin].
     #[arg(short, long, env = "SUBTEXT_MODEL")]
     pub model: Option<PathBuf>,
@@ -269,6 +272,10 @@ impl LiveArgs {
             tags: !self.no_tags,
             lexicon: self.lexicon.clone(),
             hints: self.hints.clone(),
+            decode: DecodeOptions {
+                beam_size: self.beam_size,
+                ..DecodeOptions::default()
+            },
             ..defaults
         }
     }
