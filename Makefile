@@ -113,7 +113,7 @@ ggml-flags:
 	@mkdir -p target
 	@{ echo "$(strip $(GGML_CPU_FLAGS))"; sha256sum third_party/whisper_cpp_patch.cmake; } > target/.ggml-cpu-flags.new
 	@if ! cmp -s target/.ggml-cpu-flags.new target/.ggml-cpu-flags; then \
-		echo "whisper.cpp CPU flags: $(or $(strip $(GGML_CPU_FLAGS)),AVX2 only)"; \
+		echo "whisper.cpp CPU flags or source patch changed; CPU flags: $(or $(strip $(GGML_CPU_FLAGS)),AVX2 only)"; \
 		$(CARGO) clean --release -p whisper-rs-sys >/dev/null 2>&1 || true; \
 	fi
 	@mv target/.ggml-cpu-flags.new target/.ggml-cpu-flags

@@ -35,31 +35,6 @@ fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == kind).collect()
 }
 
-#[test]
-fn live_takes_a_beam_width() {
-    // Greedy decoding is the default (the quickest way to a hint); `--beam-size 3`
-    // decodes the same utterances with whisper.cpp's (patched) beam search. On this
-    // customer line greedy heard "my past all never alive", beam 3 the words scripted.
-    let out = live(
-        &["--no-tags", "--no-partials", "--beam-size", "3"],
-        &sample("call-en-2.wav"),
-    );
-    assert_ok(&out);
-    let events = parse_events(&out);
-    let finals = check_stream(&events);
-    assert!(attributed(&finals, &script("call-en-2.wav")) >= 0.9);
-    let first_customer = finals
-        .iter()
-        .find(|f| f["turn"]["speaker"] == "customer")
-        .expect("a customer final");
-    let text = first_customer["turn"]["text"].as_str().unwrap();
-    assert!(text.contains("parcel never arrived"), "{text}");
-
-    let refused = live(&["--beam-size", "0"], b"");
-    assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--beam-size"));
-}
-
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(root().join("samples").join(name)).unwrap()
 }
@@ -221,6 +196,31 @@ fn a_piped_call_gives_tagged_finals_and_hints_in_order() {
     );
     assert_eq!(stats["finals"].as_u64().unwrap() as usize, finals.len());
     assert_eq!(stats["language"], "en");
+}
+
+#[test]
+fn live_takes_a_beam_width() {
+    // Greedy decoding is the default (the quickest way to a hint); `--beam-size 3`
+    // decodes the same utterances with whisper.cpp's (patched) beam search. On this
+    // customer line greedy heard "my past all never alive", beam 3 the words scripted.
+    let out = live(
+        &["--no-tags", "--no-partials", "--beam-size", "3"],
+        &sample("call-en-2.wav"),
+    );
+    assert_ok(&out);
+    let events = parse_events(&out);
+    let finals = check_stream(&events);
+    assert!(attributed(&finals, &script("call-en-2.wav")) >= 0.9);
+    let first_customer = finals
+        .iter()
+        .find(|f| f["turn"]["speaker"] == "customer")
+        .expect("a customer final");
+    let text = first_customer["turn"]["text"].as_str().unwrap();
+    assert!(text.contains("parcel never arrived"), "{text}");
+
+    let refused = live(&["--beam-size", "0"], b"");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--beam-size"));
 }
 
 #[test]

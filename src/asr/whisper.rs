@@ -71,12 +71,10 @@ impl WhisperModel {
     pub fn load(path: &Path) -> Result<Self> {
         // whisper.cpp prints dozens of lines per context to stderr; route them into
         // `tracing` (shown with RUST_LOG=whisper_rs=debug).
-        LOGGING.call_once(|| {
-            whisper_rs::install_logging_hooks();
-            // SAFETY: a C function without arguments or state.
-            let patched = unsafe { subtext_whisper_beam_top_k() } == 1;
-            tracing::debug!(patched, "whisper.cpp beam search takes the top k tokens");
-        });
+        LOGGING.call_once(whisper_rs::install_logging_hooks);
+        // SAFETY: a C function without arguments or state; called only so that the
+        // binary links against the patched whisper.cpp.
+        unsafe { subtext_whisper_beam_top_k() };
         if !path.is_file() {
             return Err(Error::ModelLoad {
                 path: path.to_owned(),
