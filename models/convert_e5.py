@@ -95,6 +95,12 @@ def read_blob(data: bytes) -> tuple[dict, dict]:
     return hp, tensors
 
 
+def product_shapes(hp: dict) -> dict:
+    """The [out, in] shape of each layer's linear products, by their names in the blob."""
+    H, FF = hp["H"], hp["FF"]
+    return {"q": (H, H), "k": (H, H), "v": (H, H), "ao": (H, H), "fi": (FF, H), "fo": (H, FF)}
+
+
 def apply_delta(hp: dict, t: dict, delta: dict) -> None:
     """Add subtext's fine-tuned low-rank updates to the encoder's linear weights.
 
@@ -102,8 +108,7 @@ def apply_delta(hp: dict, t: dict, delta: dict) -> None:
     adapted product `l{layer}.{q,k,v,ao,fi,fo}`, A [in, r] and B [r, out] as float16 and
     one `scale`: W += scale * (A @ B)^T, computed in float32 (the same bytes every time).
     """
-    H, FF = hp["H"], hp["FF"]
-    shapes = {"q": (H, H), "k": (H, H), "v": (H, H), "ao": (H, H), "fi": (FF, H), "fo": (H, FF)}
+    shapes = product_shapes(hp)
     scale = float(delta["scale"])
     adapted = sorted(k[:-2] for k in delta if k.endswith(".A"))
     if not adapted:

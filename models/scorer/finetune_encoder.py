@@ -38,7 +38,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from convert_e5 import read_blob  # noqa: E402
+from convert_e5 import product_shapes, read_blob  # noqa: E402
 from taxonomy import CONTACT_TYPES, EMOTIONS, METAPHORS, NEEDS  # noqa: E402
 from train_heads import (MODELS, QUERY_PREFIX, SEED, load_goemotions, load_xed, multi_hot,  # noqa: E402
                          one_hot, train_and_dev, valence_from)
@@ -51,14 +51,7 @@ BATCH = 32
 MAX_TOKENS = 128
 HEAD_HIDDEN = 256
 DROPOUT = 0.3
-# Products adapted per layer and their [out, in] shapes, given H and FF.
-PRODUCTS = ("q", "k", "v", "ao", "fi", "fo")
 CLASS_HEADS = [("metaphor", METAPHORS), ("need", NEEDS), ("contact_type", CONTACT_TYPES)]
-
-
-def shapes(hp: dict) -> dict:
-    H, FF = hp["H"], hp["FF"]
-    return {"q": (H, H), "k": (H, H), "v": (H, H), "ao": (H, H), "fi": (FF, H), "fo": (H, FF)}
 
 
 def frozen_weights(hp: dict, t: dict) -> dict:
@@ -70,7 +63,7 @@ def frozen_weights(hp: dict, t: dict) -> dict:
             "eln_g": jnp.asarray(t["emb.ln.w"]), "eln_b": jnp.asarray(t["emb.ln.b"]), "layers": []}
     for layer in range(hp["NL"]):
         d = {}
-        for name, (n_out, n_in) in shapes(hp).items():
+        for name, (n_out, n_in) in product_shapes(hp).items():
             d[name + "_w"] = jnp.asarray(t[f"l{layer}.{name}.w"].reshape(n_out, n_in).T.copy())
             d[name + "_b"] = jnp.asarray(t[f"l{layer}.{name}.b"])
         for name in ("aln", "oln"):
@@ -119,8 +112,8 @@ def encode(hp: dict, base: dict, lora: list, ids, mask):
 def initial_params(hp: dict, rng: np.random.Generator) -> tuple:
     import jax.numpy as jnp
     lora = [{**{f"{n}_A": jnp.asarray(rng.normal(0, 1 / np.sqrt(i), (i, RANK)).astype(np.float32))
-                for n, (_, i) in shapes(hp).items()},
-             **{f"{n}_B": jnp.zeros((RANK, o), jnp.float32) for n, (o, _) in shapes(hp).items()}}
+                for n, (_, i) in product_shapes(hp).items()},
+             **{f"{n}_B": jnp.zeros((RANK, o), jnp.float32) for n, (o, _) in product_shapes(hp).items()}}
             for _ in range(hp["NL"])]
     sizes = [("emotion", len(EMOTIONS))] + [(n, len(labels)) for n, labels in CLASS_HEADS] + [("valence", 1)]
     heads = {"W1": jnp.asarray(rng.normal(0, np.sqrt(2 / hp["H"]), (hp["H"], HEAD_HIDDEN)).astype(np.float32)),
@@ -254,7 +247,7 @@ def main(argv=None) -> int:
 
     arrays = {"scale": np.array(ALPHA / RANK, np.float32)}
     for layer, q in enumerate(params[0]):
-        for name in PRODUCTS:
+        for name in product_shapes(hp):
             arrays[f"l{layer}.{name}.A"] = np.asarray(q[f"{name}_A"], np.float16)
             arrays[f"l{layer}.{name}.B"] = np.asarray(q[f"{name}_B"], np.float16)
     tmp = args.out.with_suffix(".tmp.npz")
