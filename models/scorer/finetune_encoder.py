@@ -40,8 +40,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 from convert_e5 import product_shapes, read_blob  # noqa: E402
 from taxonomy import CONTACT_TYPES, EMOTIONS, METAPHORS, NEEDS  # noqa: E402
-from train_heads import (MODELS, QUERY_PREFIX, SEED, load_goemotions, load_xed, multi_hot,  # noqa: E402
-                         one_hot, train_and_dev, valence_from)
+from train_heads import (EXTERNAL_VALENCE_WEIGHT, GOEMOTIONS_ROWS, MODELS, QUERY_PREFIX, SEED, class_targets,  # noqa: E402
+                         load_external, multi_hot, train_and_dev, valence_from)
 
 RANK = 8
 ALPHA = 16.0
@@ -133,12 +133,9 @@ def targets(rows: list, external: bool) -> dict:
             y[name] = np.zeros((n, len(labels)), np.float32)
         y["valence"] = np.array([valence_from(r["emotions"]) for r in rows], np.float32)
         y["w_in_domain"] = np.zeros(n, np.float32)
-        y["w_valence"] = np.full(n, 0.3, np.float32)  # as train_heads.py weighs a derived valence
+        y["w_valence"] = np.full(n, EXTERNAL_VALENCE_WEIGHT, np.float32)
     else:
-        first = [r["metaphors"][0]["class"] if r["metaphors"] else "none" for r in rows]
-        y["metaphor"] = one_hot(first, METAPHORS)
-        y["need"] = one_hot([r["need"] for r in rows], NEEDS)
-        y["contact_type"] = one_hot([r["contact_type"] for r in rows], CONTACT_TYPES)
+        y.update(class_targets(rows))
         y["valence"] = np.array([r["valence"] for r in rows], np.float32)
         y["w_in_domain"] = np.ones(n, np.float32)
         y["w_valence"] = np.ones(n, np.float32)
@@ -174,11 +171,8 @@ def main(argv=None) -> int:
     del t
 
     train, _ = train_and_dev(HERE / "labelled")
-    rng = np.random.default_rng(SEED)
-    go = load_goemotions(args.shared, "train")
-    go = [go[i] for i in sorted(rng.choice(len(go), min(12000, len(go)), replace=False))]
-    external = (go + load_xed(args.shared, "en-annotated.tsv", "train")
-                + load_xed(args.shared, "nl-projections.tsv", "train"))
+    go, xed = load_external(args.shared, GOEMOTIONS_ROWS)
+    external = go + xed
     print(f"finetune_encoder: {len(train)} in-domain train rows, {len(external)} external rows "
           f"({len(train)} drawn per epoch)", file=sys.stderr, flush=True)
     tokens_in = [tok.encode(QUERY_PREFIX + r["text"]).ids for r in train]

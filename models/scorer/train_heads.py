@@ -174,6 +174,17 @@ def load_goemotions(shared: Path, split: str) -> list:
     return rows
 
 
+def load_external(shared: Path, goemotions_rows: int) -> tuple:
+    """The external training rows: a fixed sample of GoEmotions train, and XED's train
+    part (English annotations and Dutch projections)."""
+    rng = np.random.default_rng(SEED)
+    go = load_goemotions(shared, "train")
+    go = [go[i] for i in sorted(rng.choice(len(go), min(goemotions_rows, len(go)), replace=False))]
+    xed = (load_xed(shared, "en-annotated.tsv", "train")
+           + load_xed(shared, "nl-projections.tsv", "train"))
+    return go, xed
+
+
 def xed_split(text: str) -> str:
     return "test" if int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % 5 == 0 else "train"
 
@@ -196,6 +207,24 @@ def load_xed(shared: Path, name: str, split: str) -> list:
 
 
 # --------------------------------------------------------------------------- model
+
+# External rows carry no valence of their own: the one derived from their emotions
+# (valence_from) counts this much of an in-domain row's.
+EXTERNAL_VALENCE_WEIGHT = 0.3
+# GoEmotions train rows drawn (load_external).
+GOEMOTIONS_ROWS = 12000
+
+
+def first_metaphor(row) -> str:
+    return row["metaphors"][0]["class"] if row["metaphors"] else "none"
+
+
+def class_targets(rows) -> dict:
+    """One-hot targets of the single-label heads, for in-domain rows."""
+    return {"metaphor": one_hot([first_metaphor(r) for r in rows], METAPHORS),
+            "need": one_hot([r["need"] for r in rows], NEEDS),
+            "contact_type": one_hot([r["contact_type"] for r in rows], CONTACT_TYPES)}
+
 
 def multi_hot(lists, labels):
     y = np.zeros((len(lists), len(labels)), np.float32)
@@ -351,7 +380,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", type=Path, default=MODELS.parent.parent / "shared")
     ap.add_argument("--out", type=Path, default=HERE / "heads.json")
-    ap.add_argument("--goemotions", type=int, default=12000, help="GoEmotions train rows to use")
+    ap.add_argument("--goemotions", type=int, default=GOEMOTIONS_ROWS, help="GoEmotions train rows to use")
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--members", type=int, default=MEMBERS,
                     help="heads trained from different seeds and averaged (default: %(default)s)")
@@ -359,11 +388,7 @@ def main(argv=None) -> int:
 
     enc = Encoder(MODELS)
     train, dev = train_and_dev(HERE / "labelled")
-    rng = np.random.default_rng(SEED)
-    go = load_goemotions(args.shared, "train")
-    go = [go[i] for i in sorted(rng.choice(len(go), min(args.goemotions, len(go)), replace=False))]
-    xed = (load_xed(args.shared, "en-annotated.tsv", "train")
-           + load_xed(args.shared, "nl-projections.tsv", "train"))
+    go, xed = load_external(args.shared, args.goemotions)
     external = go + xed
     print(f"in-domain: {len(train)} train, {len(dev)} dev; external: {len(go)} GoEmotions, "
           f"{len(xed)} XED", file=sys.stderr)
@@ -376,21 +401,17 @@ def main(argv=None) -> int:
     x = ((raw - mu) / sd).astype(np.float32)
     n_in, n_ext = len(train), len(external)
     zeros = lambda k: np.zeros((n_ext, k), np.float32)  # noqa: E731
-    first_metaphor = lambda r: r["metaphors"][0]["class"] if r["metaphors"] else "none"  # noqa: E731
-    targets = {
+    targets = {name: np.concatenate([y, zeros(y.shape[1])]) for name, y in class_targets(train).items()}
+    targets.update({
         "emotion": np.concatenate([multi_hot([r["emotions"] for r in train], EMOTIONS),
                                    multi_hot([r["emotions"] for r in external], EMOTIONS)]),
-        "metaphor": np.concatenate([one_hot([first_metaphor(r) for r in train], METAPHORS), zeros(len(METAPHORS))]),
-        "need": np.concatenate([one_hot([r["need"] for r in train], NEEDS), zeros(len(NEEDS))]),
-        "contact_type": np.concatenate([one_hot([r["contact_type"] for r in train], CONTACT_TYPES),
-                                        zeros(len(CONTACT_TYPES))]),
         "valence": np.array([[r["valence"]] for r in train] + [[valence_from(r["emotions"])] for r in external], np.float32),
         "intensity": np.concatenate([np.array([[r["intensity"]] for r in train], np.float32), zeros(1)]),
-    }
+    })
     only_in = np.concatenate([np.ones(n_in), np.zeros(n_ext)]).astype(np.float32)
     masks = {name: only_in for name, _, _ in Heads.SPECS}
     masks["emotion"] = np.ones(n_in + n_ext, np.float32)
-    masks["valence"] = np.concatenate([np.ones(n_in), np.full(n_ext, 0.3)]).astype(np.float32)
+    masks["valence"] = np.concatenate([np.ones(n_in), np.full(n_ext, EXTERNAL_VALENCE_WEIGHT)]).astype(np.float32)
     # The in-domain set is small next to the external rows but is what the product sees.
     weights = np.concatenate([np.ones(n_in), np.full(n_ext, n_in / max(n_ext, 1))]).astype(np.float32)
 
