@@ -31,6 +31,8 @@ import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "models" / "scorer"))
 from taxonomy import (EMOTIONS, GOEMOTIONS_MAP, NEGATIVE, POSITIVE, TWEETS_MAP,  # noqa: E402
@@ -79,6 +81,35 @@ def label_f1(gold: list, pred: list, labels: list) -> dict:
 
 def macro(d: dict) -> float:
     return round(sum(d.values()) / len(d), 3) if d else 0.0
+
+
+def bootstrap_macro_f1(gold: list, preds: dict, labels: list, rounds: int = 2000, seed: int = 7) -> dict:
+    """95% intervals of macro-F1 over texts resampled with replacement, for each prediction
+    in `preds` and for each one's difference to the first (the same resamples for all, so
+    the difference is paired). With a few hundred texts and 14 labels a label has tens of
+    positives, so macro-F1 moves by a few points between draws of the same size: a
+    difference whose interval holds 0 is not one the set can show."""
+    rng = np.random.default_rng(seed)
+    g = np.array([[lab in x for lab in labels] for x in gold])
+    counts = rng.multinomial(len(gold), np.full(len(gold), 1 / len(gold)), size=rounds).astype(np.float32)
+    present = g.sum(0) > 0  # label_f1 counts the labels that occur in gold
+
+    def draws(pred):
+        p = np.array([[lab in x for lab in labels] for x in pred])
+        tp, fp, fn = (counts @ (a & b).astype(np.float32) for a, b in ((g, p), (~g, p), (g, ~p)))
+        f1 = np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+        f1 = np.where(tp + fn > 0, f1, np.nan)[:, present]
+        return np.nanmean(f1, axis=1)
+
+    def interval(v):
+        return [round(float(x), 3) for x in np.percentile(v, [2.5, 97.5])]
+
+    names = list(preds)
+    values = {name: draws(preds[name]) for name in names}
+    out = {name: interval(v) for name, v in values.items()}
+    for name in names[1:]:
+        out[f"{names[0]}_minus_{name}"] = interval(values[names[0]] - values[name])
+    return out
 
 
 def polarity_of(emotions) -> str:
@@ -135,6 +166,7 @@ def evaluate_emotions(name, gold, rows, texts, pattern, label_space):
     top["neutral"] = "neutral"
     base_pred = [[top[pattern.label(t)]] for t in texts]
     base = label_f1(gold, base_pred, label_space)
+    interval = bootstrap_macro_f1(gold, {"model": pred, "closed_set": closed, "baseline": base_pred}, label_space)
     gold_pol = [polarity_of(g) for g in gold]
     keep = [i for i, p in enumerate(gold_pol) if p != "mixed"]
     pol_labels = ["negative", "neutral", "positive"]
@@ -145,6 +177,7 @@ def evaluate_emotions(name, gold, rows, texts, pattern, label_space):
         "emotion_macro_f1": macro(per_label), "emotion_f1": per_label,
         "emotion_macro_f1_closed_set": macro(per_label_closed), "emotion_f1_closed_set": per_label_closed,
         "baseline_emotion_macro_f1": macro(base),
+        "emotion_macro_f1_95ci": interval,
         "polarity_macro_f1": macro(pol_model), "baseline_polarity_macro_f1": macro(pol_base),
     }
 
@@ -365,6 +398,9 @@ def main(argv=None) -> int:
         print(f"| {s['set']} | {s['n']} | {s['emotion_macro_f1']:.3f} | {s['emotion_macro_f1_closed_set']:.3f} "
               f"| {s['baseline_emotion_macro_f1']:.3f} "
               f"| {s['polarity_macro_f1']:.3f} | {s['baseline_polarity_macro_f1']:.3f} |")
+    print("\n95% bootstrap intervals (texts resampled; model − baseline paired):")
+    for s in results["sets"]:
+        print(f"  {s['set']}: {s['emotion_macro_f1_95ci']}")
     for s in results["sets"][:3]:
         print(f"\n{s['set']}: metaphor cues {s['metaphor_cues']} (lexicon alone {s['metaphor_cues_lexicon_only']}); "
               f"need acc {s['need_accuracy']}; "
