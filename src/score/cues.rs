@@ -18,7 +18,8 @@ pub struct CueSpan {
 /// How the per-token probabilities become spans (from the model's metadata).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CueThresholds {
-    /// A token at or above this cue probability starts a span (calibrated on dev).
+    /// A token at or above this cue probability starts a span (calibrated on held-out
+    /// train folds plus dev).
     pub start: f32,
     /// Neighbouring tokens at or above this join the span.
     pub extend: f32,

@@ -69,7 +69,8 @@ pub const CONTACT_TYPES: [&str; 5] = [
 ];
 
 /// What the scorer's heads mean, in output order, and the emotion thresholds
-/// calibrated on the in-domain dev split (read from the model's metadata).
+/// calibrated on held-out in-domain turns: five folds of the train split plus the dev
+/// split (read from the model's metadata).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Labels {
     pub emotion: Vec<String>,
