@@ -2,6 +2,7 @@
 """Quality and speed of subtext's tags, measured in one run through the shipped binary.
 
     .venv/bin/python bench/score_eval.py [--shared ../shared] [--binary target/release/subtext]
+        [--compare-models DIR]
 
 Every figure comes from `subtext score` (model + lexicon + tagging rules, exactly as in
 a transcript), on data we did not train on:
@@ -42,14 +43,16 @@ from train_heads import load_goemotions, load_labelled, load_xed  # noqa: E402
 
 # ----------------------------------------------------------------------- running
 
-def run_score(binary: Path, texts: list, threads_cpu: str = "0") -> tuple:
-    """Tags for every text, and the seconds it took (pinned to one core)."""
+def run_score(binary: Path, texts: list, threads_cpu: str = "0", models: Path = None) -> tuple:
+    """Tags for every text, and the seconds it took (pinned to one core); `models`: another
+    models folder (SUBTEXT_MODELS) than the binary's default."""
     clean = [re.sub(r"\s+", " ", t).strip() or "." for t in texts]
     cmd = [str(binary), "score", "--no-redact"]
     if threads_cpu is not None and shutil.which("taskset"):
         cmd = ["taskset", "-c", threads_cpu] + cmd
     start = time.perf_counter()
-    proc = subprocess.run(cmd, input="\n".join(clean) + "\n", capture_output=True, text=True)
+    env = dict(os.environ, SUBTEXT_MODELS=str(models)) if models else None
+    proc = subprocess.run(cmd, input="\n".join(clean) + "\n", capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"score_eval: {' '.join(cmd)} failed:\n{proc.stderr}")
@@ -302,6 +305,9 @@ def main(argv=None) -> int:
     ap.add_argument("--idioms", type=int, default=1000, help="ID10M sentences with idioms")
     ap.add_argument("--share-rounds", type=int, default=5,
                     help="rounds of `batch samples/` with and without tags for the time share")
+    ap.add_argument("--compare-models", type=Path, metavar="DIR",
+                    help="another models folder (say, a copy holding the previous subtext-scorer.onnx): "
+                         "its emotion macro-F1 on the in-domain test split, paired with this one's")
     ap.add_argument("--share-only", action="store_true",
                     help="only measure the batch time share of tags")
     args = ap.parse_args(argv)
@@ -326,6 +332,15 @@ def main(argv=None) -> int:
                     == test[i][head] for i in idx]
             res[f"{head}_accuracy"] = round(sum(hits) / len(hits), 3)
         results["sets"].append(res)
+    if args.compare_models:
+        other, _ = run_score(args.binary, [r["text"] for r in test], models=args.compare_models)
+        gold = [r["emotions"] for r in test]
+        emotions_of = lambda rs: [[e["id"] for e in r["tags"]["emotions"]] for r in rs]  # noqa: E731
+        results["compare_models"] = {
+            "models": str(args.compare_models),
+            "emotion_macro_f1": macro(label_f1(gold, emotions_of(other), EMOTIONS)),
+            "emotion_macro_f1_95ci": bootstrap_macro_f1(gold, {"model": emotions_of(rows), "other": emotions_of(other)},
+                                                        EMOTIONS)}
     results["speed"] = {"texts": len(test), "seconds_one_core": round(secs, 2),
                         "turns_per_second_incl_load": round(len(test) / secs, 1)}
 
@@ -398,13 +413,15 @@ def main(argv=None) -> int:
         print(f"| {s['set']} | {s['n']} | {s['emotion_macro_f1']:.3f} | {s['emotion_macro_f1_closed_set']:.3f} "
               f"| {s['baseline_emotion_macro_f1']:.3f} "
               f"| {s['polarity_macro_f1']:.3f} | {s['baseline_polarity_macro_f1']:.3f} |")
-    print("\n95% bootstrap intervals (texts resampled; model − baseline paired):")
+    print("\n95% bootstrap intervals (texts resampled; the differences paired):")
     for s in results["sets"]:
         print(f"  {s['set']}: {s['emotion_macro_f1_95ci']}")
     for s in results["sets"][:3]:
         print(f"\n{s['set']}: metaphor cues {s['metaphor_cues']} (lexicon alone {s['metaphor_cues_lexicon_only']}); "
               f"need acc {s['need_accuracy']}; "
               f"contact acc {s['contact_type_accuracy']}\n  per label: {s['emotion_f1']}")
+    if "compare_models" in results:
+        print(f"\nin-domain test against {results['compare_models']['models']}: {results['compare_models']}")
     print(f"\nidioms (ID10M nl dev, silver): {results['idioms_id10m_nl_recall']}")
     print(f"speed: {results['speed']}")
     print(f"batch time share of tags (samples/): {results['batch_share']}")

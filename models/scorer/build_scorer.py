@@ -193,8 +193,12 @@ def load_memory(heads_path: Path, heads: dict):
         raise SystemExit(f"build_scorer: {path} is not the file heads.json was trained with; "
                          "retrain with train_heads.py")
     vectors = np.load(path)
-    if len(vectors) != len(memory["labels"]):
-        raise SystemExit(f"build_scorer: {path} holds {len(vectors)} vectors for {len(memory['labels'])} labelled rows")
+    if vectors.shape != (len(memory["labels"]), heads["hidden"]["in"]):
+        raise SystemExit(f"build_scorer: {path} holds {vectors.shape} vectors, heads.json expects "
+                         f"{len(memory['labels'])} of {heads['hidden']['in']}")
+    lo, hi = memory["gate"]
+    if not hi > lo:
+        raise SystemExit(f"build_scorer: heads.json's memory gate is empty ({lo} .. {hi}); retrain with train_heads.py")
     return vectors
 
 
