@@ -153,8 +153,13 @@ class Pattern:
         return "positive" if s > 0.1 else "negative" if s < -0.1 else "neutral"
 
 
+def stated_emotions(rows) -> list:
+    """The emotion ids `subtext score` stated for each text."""
+    return [[e["id"] for e in r["tags"]["emotions"]] for r in rows]
+
+
 def evaluate_emotions(name, gold, rows, texts, pattern, label_space):
-    pred = [[e["id"] for e in r["tags"]["emotions"]] for r in rows]
+    pred = stated_emotions(rows)
     per_label = label_f1(gold, pred, label_space)
     # Closed set: the model's likeliest emotion among the set's own labels (from
     # `emotion_scores`), one label a text like the baseline's, which also knows the set's
@@ -335,12 +340,11 @@ def main(argv=None) -> int:
     if args.compare_models:
         other, _ = run_score(args.binary, [r["text"] for r in test], models=args.compare_models)
         gold = [r["emotions"] for r in test]
-        emotions_of = lambda rs: [[e["id"] for e in r["tags"]["emotions"]] for r in rs]  # noqa: E731
         results["compare_models"] = {
             "models": str(args.compare_models),
-            "emotion_macro_f1": macro(label_f1(gold, emotions_of(other), EMOTIONS)),
-            "emotion_macro_f1_95ci": bootstrap_macro_f1(gold, {"model": emotions_of(rows), "other": emotions_of(other)},
-                                                        EMOTIONS)}
+            "emotion_macro_f1": macro(label_f1(gold, stated_emotions(other), EMOTIONS)),
+            "emotion_macro_f1_95ci": bootstrap_macro_f1(
+                gold, {"model": stated_emotions(rows), "other": stated_emotions(other)}, EMOTIONS)}
     results["speed"] = {"texts": len(test), "seconds_one_core": round(secs, 2),
                         "turns_per_second_incl_load": round(len(test) / secs, 1)}
 

@@ -7,7 +7,8 @@
 The result takes `input_ids` and `attention_mask` ([batch, seq], int64, XLM-R tokens of
 the text after the metadata's `query_prefix`, <pad> = 1) and returns, per row:
 `embedding` [384], `emotion` [14] (the heads' sigmoid mixed with the vote of the nearest
-in-domain train turns, emotion_memory.npy: see train_heads.EmotionMemory), `metaphor` [8], `need` [9], `contact_type` [5] (softmax),
+in-domain train turns, emotion_memory.npy: see train_heads.EmotionMemory), `metaphor` [8],
+`need` [9], `contact_type` [5] (softmax),
 `valence` [1] (tanh) and `intensity` [1] (sigmoid); and per token `cue_tokens`
 [seq, 8] (softmax over none + the seven deep metaphors), the metaphor cue tagger of
 cue_tagger.json (train_cues.py). The label lists, their Dutch display names, the
@@ -107,30 +108,34 @@ def build(encoder_path: Path, heads: dict, cues: dict, out: Path, memory_vectors
             os.unlink(tmp)
 
 
+def i64(g, name: str, values: list) -> str:
+    """A 1-D int64 initializer (shapes, axes, counts), by name."""
+    from onnx import TensorProto, helper
+    g.initializer.append(helper.make_tensor(name, TensorProto.INT64, [len(values)], values))
+    return name
+
+
 def add_emotion_memory(g, memory: dict, vectors, n_labels: int, heads_probs: str, const, node) -> None:
     """`emotion` = the heads' probabilities mixed with the vote of the k nearest in-domain
     train turns (train_heads.EmotionMemory): softmax(cosine / tau) over the neighbours,
     mixed in at `weight` times a gate that rises from 0 to 1 between the two `gate`
     similarities of the nearest one. `embedding` is already L2-normalised."""
-    from onnx import TensorProto, helper
-
-    def i64(name, values):
-        g.initializer.append(helper.make_tensor(name, TensorProto.INT64, [len(values)], values))
-        return name
+    from onnx import helper
 
     labels = np.zeros((len(vectors), n_labels), np.float32)
     for row, ids in enumerate(memory["labels"]):
         labels[row, ids] = 1.0
     sims = node("MatMul", ["embedding", const("memory.vectors_t", np.asarray(vectors, np.float32).T)], "memory_sims")
-    g.node.append(helper.make_node("TopK", [sims, i64("memory.k", [memory["k"]])],
+    g.node.append(helper.make_node("TopK", [sims, i64(g, "memory.k", [memory["k"]])],
                                    ["memory_top", "memory_top_idx"], name="memory_topk", axis=-1))
     weights = node("Softmax", [node("Div", ["memory_top", const("memory.tau", memory["tau"])], "memory_scaled")],
                    "memory_w", axis=-1)
     votes = node("Gather", [const("memory.labels", labels), "memory_top_idx"], "memory_votes", axis=0)  # [B, k, L]
-    vote = node("Squeeze", [node("MatMul", [node("Unsqueeze", [weights, i64("memory.axis1", [1])], "memory_w3"), votes],
-                                 "memory_vote3"), "memory.axis1"], "memory_vote")  # [B, L]
-    nearest = node("Slice", ["memory_top", i64("memory.zero", [0]), i64("memory.one", [1]), i64("memory.last", [-1])],
-                   "memory_nearest")  # [B, 1]
+    weights_row = node("Unsqueeze", [weights, i64(g, "memory.axis1", [1])], "memory_w3")  # [B, 1, k]
+    vote = node("Squeeze", [node("MatMul", [weights_row, votes], "memory_vote3"), "memory.axis1"],
+                "memory_vote")  # [B, L]
+    nearest = node("Slice", ["memory_top", i64(g, "memory.zero", [0]), i64(g, "memory.one", [1]),
+                             i64(g, "memory.last", [-1])], "memory_nearest")  # [B, 1]
     lo, hi = memory["gate"]
     one = const("memory.one_f", 1.0)
     gate = node("Clip", [node("Div", [node("Sub", [nearest, const("memory.gate_lo", lo)], "memory_above"),
@@ -158,14 +163,10 @@ def add_cue_tagger(g, cues: dict, const, node):
     states = token_states_name(g)
     assert cues["context"] == 1, "build_scorer: only a one-token context is implemented"
 
-    def i64(name, values):
-        g.initializer.append(helper.make_tensor(name, TensorProto.INT64, [len(values)], values))
-        return name
-
-    padded = node("Pad", [states, i64("cues.pads", [0, 1, 0, 0, 1, 0])], "cues_padded")
-    before = node("Slice", [padded, i64("cues.zero", [0]), i64("cues.minus2", [-2]), i64("cues.axis1", [1])],
+    padded = node("Pad", [states, i64(g, "cues.pads", [0, 1, 0, 0, 1, 0])], "cues_padded")
+    before = node("Slice", [padded, i64(g, "cues.zero", [0]), i64(g, "cues.minus2", [-2]), i64(g, "cues.axis1", [1])],
                   "cues_before")
-    after = node("Slice", [padded, i64("cues.two", [2]), i64("cues.end", [2**62]), "cues.axis1"], "cues_after")
+    after = node("Slice", [padded, i64(g, "cues.two", [2]), i64(g, "cues.end", [2**62]), "cues.axis1"], "cues_after")
     x = node("Concat", [states, before, after], "cues_context", axis=-1)
     hid = cues["hidden"]
     w1 = const("cues.W1", np.array(hid["w"], np.float32).reshape(hid["in"], hid["out"]))

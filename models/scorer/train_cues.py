@@ -36,12 +36,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from build_scorer import token_states_name  # noqa: E402
 from taxonomy import METAPHORS  # noqa: E402
-from train_heads import (DISABLED_OPTIMIZERS, MODELS, QUERY_PREFIX, arr, train_and_dev,  # noqa: E402
+from train_heads import (DISABLED_OPTIMIZERS, FOLDS, MODELS, QUERY_PREFIX, arr, train_and_dev,  # noqa: E402
                          write_result)
 
 SEED = 20261201
 MEMBERS = 4
-FOLDS = 5
 HIDDEN = 64
 EPOCHS = 8
 # Cue tokens are 8% of tokens; weighting them 5x trades precision for recall, and the
