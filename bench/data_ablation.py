@@ -53,34 +53,25 @@ def read_rows(path: Path) -> list:
     return rows
 
 
-def per_label_f1(pred, y) -> np.ndarray:
-    tp = (pred & (y > 0)).sum(0)
-    fp = (pred & (y == 0)).sum(0)
-    fn = (~pred & (y > 0)).sum(0)
-    return np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-
-
-def run(train, dev, test, external, enc, gate, seed, members, epochs) -> dict:
-    """Dev and test emotion macro-F1 (and test F1 per label) of heads trained on `train`."""
-    th.SEED = seed  # train_members and Heads.train draw from it
-    e_in, e_dev, e_test = (enc.embed([r["text"] for r in rows]) for rows in (train, dev, test))
-    e_ext = enc.embed([r["text"] for r in external])
-    mu, sd = e_in.mean(0), e_in.std(0) + 1e-6
-    standard = lambda e: ((e - mu) / sd).astype(np.float32)  # noqa: E731
-    heads = th.train_members(th.training_arrays(train, standard(e_in), external, standard(e_ext)),
-                             members, epochs, f"seed {seed}")
+def run(train, e_in, dev, test, external, gate, seed, members, epochs) -> dict:
+    """Dev and test emotion macro-F1 (and test F1 per label) of heads trained on `train`
+    (embedded as `e_in`); `dev`, `test` and `external` are (rows, embeddings) pairs."""
+    _, _, standard = th.standardiser(e_in)
+    heads = th.train_members(th.training_arrays(train, standard(e_in), external[0], standard(external[1])),
+                             members, epochs, f"seed {seed}", seed=seed)
     memory = th.EmotionMemory(e_in, th.multi_hot([r["emotions"] for r in train], EMOTIONS))
     memory.gate = gate
-    p_dev = memory.blend(heads.predict(standard(e_dev))["emotion"], e_dev)
-    p_test = memory.blend(heads.predict(standard(e_test))["emotion"], e_test)
-    y_dev = th.multi_hot([r["emotions"] for r in dev], EMOTIONS)
-    y_test = th.multi_hot([r["emotions"] for r in test], EMOTIONS)
-    thresholds = th.calibrate_thresholds(p_dev, y_dev)
-    pred_test = th.emotion_decisions(p_test, thresholds)
-    return {"dev": th.macro_f1(th.emotion_decisions(p_dev, thresholds), y_dev),
-            "test": th.macro_f1(pred_test, y_test),
-            "test_per_label": per_label_f1(pred_test, y_test).tolist(),
-            "train_rows": len(train)}
+
+    def decide(rows, e, thresholds=None):
+        probs = memory.blend(heads.predict(standard(e))["emotion"], e)
+        y = th.multi_hot([r["emotions"] for r in rows], EMOTIONS)
+        thresholds = thresholds or th.calibrate_thresholds(probs, y)
+        return th.emotion_decisions(probs, thresholds), y, thresholds
+
+    pred_dev, y_dev, thresholds = decide(*dev)
+    pred_test, y_test, _ = decide(*test, thresholds)
+    return {"dev": th.macro_f1(pred_dev, y_dev), "test": th.macro_f1(pred_test, y_test),
+            "test_per_label": th.per_label_f1(pred_test, y_test).tolist(), "train_rows": len(train)}
 
 
 def main(argv=None) -> int:
@@ -101,19 +92,14 @@ def main(argv=None) -> int:
             ap.error(f"--drop takes a train-*.jsonl file of {SCORER / 'labelled'}, not {name}")
 
     rows = th.load_labelled(SCORER / "labelled")
-    origin = {}
-    for path in sorted((SCORER / "labelled").glob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                origin[json.loads(line)["id"]] = path.name
     base = [r for r in rows if r["split"] == "train"]
     dev = [r for r in rows if r["split"] == "dev"]
     test = [r for r in rows if r["split"] == "test"]
     extra = [r for path in args.extra for r in read_rows(path)]
-    clash = sorted({r["id"] for r in extra} & set(origin))
+    clash = sorted({r["id"] for r in extra} & {r["id"] for r in rows})
     if clash:
         sys.exit(f"data_ablation: ids already in the labelled set: {', '.join(clash[:5])}")
-    candidate = [r for r in base if origin[r["id"]] not in args.drop] + extra
+    candidate = [r for r in base if r["file"] not in args.drop] + extra
     go, xed = th.load_external(args.shared, th.GOEMOTIONS_ROWS)
     gate = tuple(json.loads((SCORER / "heads.json").read_text())["emotion_memory"]["gate"])
     enc = th.Encoder(th.MODELS)
@@ -121,12 +107,14 @@ def main(argv=None) -> int:
           f"(+{len(extra)} from {[str(p) for p in args.extra]}, dropped {args.drop}); "
           f"dev {len(dev)}, test {len(test)}", file=sys.stderr)
 
+    embedded = lambda rows: (rows, enc.embed([r["text"] for r in rows]))  # noqa: E731
+    conditions = {"base": embedded(base), "candidate": embedded(candidate)}
+    held_out = {"dev": embedded(dev), "test": embedded(test), "external": embedded(go + xed)}
     results = []
-    first_seed = th.SEED
     for s in range(args.seeds):
-        seed = first_seed + 1000 * s
-        pair = {name: run(train, dev, test, go + xed, enc, gate, seed, args.members, args.epochs)
-                for name, train in (("base", base), ("candidate", candidate))}
+        seed = th.SEED + 1000 * s
+        pair = {name: run(*train, **held_out, gate=gate, seed=seed, members=args.members, epochs=args.epochs)
+                for name, train in conditions.items()}
         results.append({"seed": seed, **pair})
         print(f"seed {seed}: dev {pair['base']['dev']:.3f} -> {pair['candidate']['dev']:.3f}, "
               f"test {pair['base']['test']:.3f} -> {pair['candidate']['test']:.3f}", flush=True)

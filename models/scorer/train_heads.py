@@ -136,7 +136,8 @@ class Encoder:
 def load_labelled(folder: Path) -> list:
     """Every labelled row with its split: by id hash (`split_of`), except in files named
     `train-*.jsonl`, which were written after the dev and test splits were fixed and
-    are training rows only, so the held-out figures stay comparable over time."""
+    are training rows only, so the held-out figures stay comparable over time. `file`: the
+    row's file name."""
     rows = []
     for path in sorted(folder.glob("*.jsonl")):
         train_only = path.name.startswith("train-")
@@ -147,6 +148,7 @@ def load_labelled(folder: Path) -> list:
                 except ValueError as e:
                     sys.exit(f"{path}:{n}: {e}")
                 row["split"] = "train" if train_only else split_of(row["id"])
+                row["file"] = path.name
                 rows.append(row)
     seen = set()
     for row in rows:
@@ -373,14 +375,18 @@ def emotion_decisions(probs, thresholds):
     return d
 
 
+def per_label_f1(pred, y) -> np.ndarray:
+    """F1 of each label (column) of boolean decisions against multi-hot gold; 0 without a hit."""
+    tp = (pred & (y > 0)).sum(0)
+    fp = (pred & (y == 0)).sum(0)
+    fn = (~pred & (y > 0)).sum(0)
+    return np.where(tp > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+
+
 def macro_f1(pred, y):
-    scores = []
-    for j in range(y.shape[1]):
-        if y[:, j].sum() == 0:
-            continue
-        tp = int((pred[:, j] & (y[:, j] > 0)).sum())
-        scores.append(f1(tp, int((pred[:, j] & (y[:, j] == 0)).sum()), int((~pred[:, j] & (y[:, j] > 0)).sum())))
-    return float(np.mean(scores)) if scores else 0.0
+    """Mean F1 over the labels that have a gold positive."""
+    present = y.sum(0) > 0
+    return float(per_label_f1(pred, y)[present].mean()) if present.any() else 0.0
 
 
 def arr(a) -> list:
@@ -394,6 +400,13 @@ def write_result(path: Path, result: dict) -> None:
     tmp.write_text(json.dumps(result, separators=(",", ":")) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)", file=sys.stderr)
+
+
+def standardiser(e_train) -> tuple:
+    """The train embeddings' per-dimension mean and spread, and the function that applies
+    them: e5 vectors differ in small ways spread over all dimensions."""
+    mu, sd = e_train.mean(0), e_train.std(0) + 1e-6
+    return mu, sd, lambda e: ((e - mu) / sd).astype(np.float32)
 
 
 def training_arrays(rows, x_rows, external, x_ext) -> tuple:
@@ -416,12 +429,12 @@ def training_arrays(rows, x_rows, external, x_ext) -> tuple:
     return np.concatenate([x_rows, x_ext]), targets, masks, weights
 
 
-def train_members(arrays, members: int, epochs: int, label: str) -> Heads:
-    """`members` heads from consecutive seeds, averaged."""
+def train_members(arrays, members: int, epochs: int, label: str, seed: int = SEED) -> Heads:
+    """`members` heads from consecutive seeds (from `seed` on), averaged."""
     trained = []
     for i in range(members):
-        member = Heads(arrays[0].shape[1], np.random.default_rng(SEED + i))
-        member.train(*arrays, epochs=epochs, seed=SEED + i)
+        member = Heads(arrays[0].shape[1], np.random.default_rng(seed + i))
+        member.train(*arrays, epochs=epochs, seed=seed + i)
         trained.append(member)
         print(f"  {label}: trained member {i + 1}/{members}", file=sys.stderr, flush=True)
     return Heads.average(trained)
@@ -494,9 +507,7 @@ def main(argv=None) -> int:
     e_in = enc.embed([r["text"] for r in train])
     e_ext = enc.embed([r["text"] for r in external])
     e_dev = enc.embed([r["text"] for r in dev])
-    # Standardise: e5 vectors differ in small ways spread over all dimensions.
-    mu, sd = e_in.mean(0), e_in.std(0) + 1e-6
-    standard = lambda e: ((e - mu) / sd).astype(np.float32)  # noqa: E731
+    mu, sd, standard = standardiser(e_in)
     x_in, x_ext, x_dev = standard(e_in), standard(e_ext), standard(e_dev)
     n_in = len(train)
     heads = train_members(training_arrays(train, x_in, external, x_ext), args.members, args.epochs, "all")
